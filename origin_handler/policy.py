@@ -1,0 +1,72 @@
+"""The allow-lists and defaults, loaded once from the one policy file shared with the edge."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+POLICY_PATH = Path(__file__).with_name("policy.json")
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Widths, heights, qualities, formats and fits that a URL may ask for."""
+
+    widths: tuple[int, ...]
+    heights: tuple[int, ...]
+    quality_min: int
+    quality_max: int
+    quality_step: int
+    quality_default: int
+    formats: tuple[str, ...]
+    format_aliases: dict[str, str]
+    negotiated: tuple[str, ...]
+    fits: tuple[str, ...]
+    default_fit: str
+    max_key_bytes: int
+
+    @property
+    def max_width(self) -> int:
+        """Largest width any variant can have."""
+        return self.widths[-1]
+
+    @property
+    def max_height(self) -> int:
+        """Largest height any variant can have."""
+        return self.heights[-1]
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> Policy:
+        """Build and sanity-check a policy from its JSON form."""
+        q = raw["quality"]
+        policy = cls(
+            widths=tuple(sorted(int(w) for w in raw["widths"])),
+            heights=tuple(sorted(int(h) for h in raw["heights"])),
+            quality_min=int(q["min"]),
+            quality_max=int(q["max"]),
+            quality_step=int(q["step"]),
+            quality_default=int(q["default"]),
+            formats=tuple(raw["formats"]),
+            format_aliases=dict(raw.get("format_aliases", {})),
+            negotiated=tuple(raw["negotiated"]),
+            fits=tuple(raw["fits"]),
+            default_fit=raw["default_fit"],
+            max_key_bytes=int(raw.get("max_key_bytes", 1024)),
+        )
+        if not policy.widths or not policy.heights or min(policy.widths + policy.heights) < 1:
+            raise ValueError("policy: widths and heights must be non-empty positive lists")
+        if policy.default_fit not in policy.fits:
+            raise ValueError("policy: default_fit must be one of fits")
+        if not set(policy.negotiated) <= set(policy.formats):
+            raise ValueError("policy: negotiated formats must be listed in formats")
+        if policy.quality_default % policy.quality_step:
+            raise ValueError("policy: default quality must be a multiple of the step")
+        return policy
+
+
+@cache
+def load_policy(path: Path = POLICY_PATH) -> Policy:
+    """Read the policy file once per process."""
+    return Policy.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))

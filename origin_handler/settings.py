@@ -1,0 +1,95 @@
+"""Settings.from_env(): every environment variable read once, validated, frozen."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+HEX_COLOUR = re.compile(r"^#?([0-9a-fA-F]{6})$")
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed (raised at cold start, never per request)."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What an original may cost before it is decoded."""
+
+    max_source_bytes: int = 50 * 1024 * 1024
+    max_source_pixels: int = 100_000_000
+    max_frames: int = 100
+    max_animated_pixels: int = 200_000_000
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Deployment settings; see the README's settings table for each variable."""
+
+    originals_bucket: str = ""
+    derived_bucket: str = ""
+    s3_endpoint_url: str | None = None
+    browser_max_age: int = 86_400
+    cdn_max_age: int = 31_536_000
+    not_found_max_age: int = 60
+    jpeg_background: tuple[int, int, int] = (255, 255, 255)
+    limits: Limits = field(default_factory=Limits)
+    max_response_bytes: int = 6 * 1024 * 1024
+    distribution_id: str = ""
+    warm_widths: tuple[int, ...] = ()
+    warm_formats: tuple[str, ...] = ()
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read and validate the environment once (at cold start)."""
+        env = os.environ if env is None else env
+        limits = Limits(
+            max_source_bytes=_int(env, "MAX_SOURCE_BYTES", Limits.max_source_bytes),
+            max_source_pixels=_int(env, "MAX_SOURCE_PIXELS", Limits.max_source_pixels),
+            max_frames=_int(env, "MAX_FRAMES", Limits.max_frames),
+            max_animated_pixels=_int(env, "MAX_ANIMATED_PIXELS", Limits.max_animated_pixels),
+        )
+        return cls(
+            originals_bucket=env.get("ORIGINALS_BUCKET", ""),
+            derived_bucket=env.get("DERIVED_BUCKET", ""),
+            s3_endpoint_url=env.get("S3_ENDPOINT_URL") or None,
+            browser_max_age=_int(env, "BROWSER_MAX_AGE", cls.browser_max_age),
+            cdn_max_age=_int(env, "CDN_MAX_AGE", cls.cdn_max_age),
+            not_found_max_age=_int(env, "NOT_FOUND_MAX_AGE", cls.not_found_max_age),
+            jpeg_background=_colour(env.get("JPEG_BACKGROUND", "#ffffff")),
+            limits=limits,
+            max_response_bytes=_int(env, "MAX_RESPONSE_BYTES", cls.max_response_bytes),
+            distribution_id=env.get("DISTRIBUTION_ID", ""),
+            warm_widths=tuple(_int_list(env.get("WARM_WIDTHS", ""), "WARM_WIDTHS")),
+            warm_formats=tuple(f for f in env.get("WARM_FORMATS", "").split(",") if f),
+        )
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < 0:
+        raise SettingsError(f"{name} must not be negative")
+    return value
+
+
+def _int_list(raw: str, name: str) -> list[int]:
+    try:
+        return [int(x) for x in raw.split(",") if x.strip()]
+    except ValueError:
+        raise SettingsError(f"{name} must be a comma-separated list of widths") from None
+
+
+def _colour(raw: str) -> tuple[int, int, int]:
+    match = HEX_COLOUR.match(raw.strip())
+    if not match:
+        raise SettingsError(f"JPEG_BACKGROUND must be a hex colour like #ffffff, got {raw!r}")
+    value = int(match.group(1), 16)
+    return (value >> 16 & 255, value >> 8 & 255, value & 255)
