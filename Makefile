@@ -1,0 +1,40 @@
+# One virtualenv in .venv; every target creates it on first use.
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+PORT    ?= 8080
+
+.PHONY: demo test test-py test-js lint bench package system-deps clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[test]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+## demo: set up and run the local endpoint on the bundled sample images
+demo: $(STAMP)
+	$(VENV)/bin/image-origin serve --originals examples/images --port $(PORT)
+
+## test: set up and run every suite (lint, pytest, node, njs)
+test: $(STAMP) system-deps lint test-py test-js
+
+system-deps:
+	bash scripts/system-deps.sh
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+test-py: $(STAMP)
+	$(VENV)/bin/pytest -q
+
+test-js:
+	node --test cloudfront/test/
+
+## bench: speed, size and memory figures (printed, never asserted)
+bench: $(STAMP)
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[test,bench]'
+	$(PY) bench/bench.py
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .ruff_cache .local-derived
