@@ -21,11 +21,11 @@ from .policy import Policy, load_policy
 KNOWN_PARAMS = ("w", "h", "q", "fit", "format")
 ORIGINAL_FAMILY = "orig"
 AUTO_PREFIX = "auto-"
-OPS_LIKE = re.compile(r"^(?:w|h|fit|q|f)=[a-z0-9-]+(?:,(?:w|h|fit|q|f)=[a-z0-9-]+)*$")
+OPS_LIKE = re.compile(r"^(?:w|h|fit|q|f)=[a-z0-9-]+(?:,(?:w|h|fit|q|f)=[a-z0-9-]+)*\Z")
 BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-DIGITS = re.compile(r"^[0-9]{1,6}$")
-QVALUE = re.compile(r"^(?:0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?)$")
+DIGITS = re.compile(r"^[0-9]{1,6}\Z")
+QVALUE = re.compile(r"^(?:0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?)\Z")
 
 
 @dataclass(frozen=True)
