@@ -31,6 +31,8 @@ class Settings:
     originals_bucket: str = ""
     derived_bucket: str = ""
     s3_endpoint_url: str | None = None
+    originals_dir: str = ""
+    derived_dir: str = ""
     browser_max_age: int = 86_400
     cdn_max_age: int = 31_536_000
     not_found_max_age: int = 60
@@ -55,6 +57,8 @@ class Settings:
             originals_bucket=env.get("ORIGINALS_BUCKET", ""),
             derived_bucket=env.get("DERIVED_BUCKET", ""),
             s3_endpoint_url=env.get("S3_ENDPOINT_URL") or None,
+            originals_dir=env.get("ORIGINALS_DIR", ""),
+            derived_dir=env.get("DERIVED_DIR", ""),
             browser_max_age=_int(env, "BROWSER_MAX_AGE", cls.browser_max_age),
             cdn_max_age=_int(env, "CDN_MAX_AGE", cls.cdn_max_age),
             not_found_max_age=_int(env, "NOT_FOUND_MAX_AGE", cls.not_found_max_age),

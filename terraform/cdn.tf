@@ -1,0 +1,196 @@
+################################################################################
+# Viewer-request CloudFront Function: normalises the query into the canonical URI
+################################################################################
+
+resource "aws_cloudfront_function" "viewer_request" {
+  name    = "${var.name}-viewer-request"
+  runtime = "cloudfront-js-2.0"
+  comment = "Snaps w/h/q to the allow-lists, negotiates the format from Accept, rewrites the URI to its canonical form."
+  publish = true
+  code    = local.viewer_request_code
+}
+
+################################################################################
+# Policies
+################################################################################
+
+# The URI is the whole cache key: the viewer-request function has already folded the query
+# and the Accept header into it, so a finite set of variants exists per original.
+resource "aws_cloudfront_cache_policy" "uri_only" {
+  name        = "${var.name}-uri-only"
+  comment     = "image-origin: cache key is the canonical URI alone."
+  min_ttl     = 0
+  default_ttl = var.cdn_max_age
+  max_ttl     = var.cdn_max_age
+
+  parameters_in_cache_key_and_forwarded_to_origin {
+    # Images are already compressed; gzip/brotli variants would only split the cache.
+    enable_accept_encoding_gzip   = false
+    enable_accept_encoding_brotli = false
+
+    cookies_config {
+      cookie_behavior = "none"
+    }
+    headers_config {
+      header_behavior = "none"
+    }
+    query_strings_config {
+      query_string_behavior = "none"
+    }
+  }
+}
+
+# Added at the edge on every response, so CORS works although Origin is not in the cache key.
+resource "aws_cloudfront_response_headers_policy" "this" {
+  name    = "${var.name}-headers"
+  comment = "image-origin: nosniff, and CORS for GET when origins are allowed."
+
+  security_headers_config {
+    content_type_options {
+      override = true
+    }
+  }
+
+  dynamic "cors_config" {
+    for_each = length(var.cors_allowed_origins) > 0 ? [1] : []
+    content {
+      access_control_allow_credentials = false
+      origin_override                  = true
+      access_control_max_age_sec       = 86400
+
+      access_control_allow_headers {
+        items = ["*"]
+      }
+      access_control_allow_methods {
+        items = ["GET", "HEAD"]
+      }
+      access_control_allow_origins {
+        items = var.cors_allowed_origins
+      }
+    }
+  }
+}
+
+################################################################################
+# Origin access controls
+################################################################################
+
+resource "aws_cloudfront_origin_access_control" "derived" {
+  name                              = "${var.name}-derived-s3"
+  description                       = "image-origin: CloudFront reads the derived bucket."
+  origin_access_control_origin_type = "s3"
+  signing_behavior                  = "always"
+  signing_protocol                  = "sigv4"
+}
+
+resource "aws_cloudfront_origin_access_control" "function" {
+  name                              = "${var.name}-transform-lambda"
+  description                       = "image-origin: CloudFront invokes the transform function URL."
+  origin_access_control_origin_type = "lambda"
+  signing_behavior                  = "always"
+  signing_protocol                  = "sigv4"
+}
+
+################################################################################
+# Distribution
+################################################################################
+
+resource "aws_cloudfront_distribution" "this" {
+  #checkov:skip=CKV_AWS_68:A WAF web ACL is optional (var.web_acl_id); the origin already rejects every non-canonical request cheaply.
+  #checkov:skip=CKV2_AWS_47:No WAF by default (see CKV_AWS_68); the origin runs no Java, so Log4j rules do not apply.
+  #checkov:skip=CKV_AWS_86:Access logs are optional (var.access_logs_bucket): they need an ACL-enabled bucket the operator owns.
+  #checkov:skip=CKV_AWS_174:TLSv1.2_2021 is set whenever a certificate is given; the default *.cloudfront.net certificate only accepts the TLSv1 policy setting.
+  #checkov:skip=CKV2_AWS_42:A custom certificate is optional (var.acm_certificate_arn with var.aliases); the default certificate serves *.cloudfront.net.
+  #checkov:skip=CKV_AWS_305:An image CDN has no index document; the root URL is not an image.
+  #checkov:skip=CKV_AWS_374:Geo restriction is a business decision; images are served worldwide by default.
+  enabled         = true
+  comment         = "${var.name}: on-demand image transformation"
+  is_ipv6_enabled = true
+  http_version    = "http2and3"
+  price_class     = var.price_class
+  aliases         = var.aliases
+  web_acl_id      = var.web_acl_id
+  tags            = var.tags
+
+  # Primary: the derived bucket, through its OAC.
+  origin {
+    origin_id                = local.derived_origin_id
+    domain_name              = aws_s3_bucket.derived.bucket_regional_domain_name
+    origin_access_control_id = aws_cloudfront_origin_access_control.derived.id
+  }
+
+  # Secondary: the transform function URL, through its OAC (the URL requires AWS_IAM).
+  origin {
+    origin_id                = local.function_origin_id
+    domain_name              = local.function_url_host
+    origin_access_control_id = aws_cloudfront_origin_access_control.function.id
+
+    custom_origin_config {
+      http_port                = 80
+      https_port               = 443
+      origin_protocol_policy   = "https-only"
+      origin_ssl_protocols     = ["TLSv1.2"]
+      origin_read_timeout      = var.lambda_timeout + 2
+      origin_keepalive_timeout = 5
+    }
+  }
+
+  # A miss in the derived bucket answers 403 (no s3:ListBucket granted) or 404: render it.
+  origin_group {
+    origin_id = local.origin_group_id
+
+    failover_criteria {
+      status_codes = [403, 404]
+    }
+    member {
+      origin_id = local.derived_origin_id
+    }
+    member {
+      origin_id = local.function_origin_id
+    }
+  }
+
+  default_cache_behavior {
+    target_origin_id           = local.origin_group_id
+    viewer_protocol_policy     = "redirect-to-https"
+    allowed_methods            = ["GET", "HEAD"]
+    cached_methods             = ["GET", "HEAD"]
+    compress                   = false
+    cache_policy_id            = aws_cloudfront_cache_policy.uri_only.id
+    response_headers_policy_id = aws_cloudfront_response_headers_policy.this.id
+
+    function_association {
+      event_type   = "viewer-request"
+      function_arn = aws_cloudfront_function.viewer_request.arn
+    }
+  }
+
+  dynamic "logging_config" {
+    for_each = var.access_logs_bucket == null ? [] : [1]
+    content {
+      bucket          = var.access_logs_bucket
+      prefix          = var.access_logs_prefix
+      include_cookies = false
+    }
+  }
+
+  restrictions {
+    geo_restriction {
+      restriction_type = "none"
+    }
+  }
+
+  viewer_certificate {
+    cloudfront_default_certificate = var.acm_certificate_arn == null
+    acm_certificate_arn            = var.acm_certificate_arn
+    ssl_support_method             = var.acm_certificate_arn == null ? null : "sni-only"
+    minimum_protocol_version       = var.acm_certificate_arn == null ? "TLSv1" : "TLSv1.2_2021"
+  }
+
+  lifecycle {
+    precondition {
+      condition     = length(var.aliases) == 0 || var.acm_certificate_arn != null
+      error_message = "aliases need acm_certificate_arn (an ACM certificate in us-east-1 covering them)."
+    }
+  }
+}

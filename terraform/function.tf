@@ -1,0 +1,80 @@
+################################################################################
+# Origin function: function URL (AWS_IAM) behind CloudFront's origin access control
+################################################################################
+
+resource "aws_cloudwatch_log_group" "origin" {
+  #checkov:skip=CKV_AWS_158:CloudWatch Logs encrypts at rest by default; the log lines hold keys and timings, no image data or secrets.
+  #checkov:skip=CKV_AWS_338:Retention is a variable (default 30 days): request logs of a cache origin are operational, not audit records.
+  name              = "/aws/lambda/${var.name}-origin"
+  retention_in_days = var.log_retention_days
+  tags              = var.tags
+}
+
+resource "aws_lambda_function" "origin" {
+  #checkov:skip=CKV_AWS_50:X-Ray adds per-trace cost; the handler emits Server-Timing and one structured log line per request.
+  #checkov:skip=CKV_AWS_115:Reserved concurrency is optional (var.reserved_concurrency); reserving by default would take from the account pool.
+  #checkov:skip=CKV_AWS_116:Invoked synchronously through its function URL; a dead-letter queue only applies to asynchronous invocations.
+  #checkov:skip=CKV_AWS_117:Talks only to S3 over the public endpoints; a VPC would add NAT or endpoint cost and cold-start latency for no isolation gain.
+  #checkov:skip=CKV_AWS_173:The environment holds bucket names and limits, no secrets; the default AWS-owned key encrypts it at rest.
+  #checkov:skip=CKV_AWS_272:Code signing needs an AWS Signer profile the operator owns; the zip is built reproducibly by `image-origin package`.
+  function_name    = "${var.name}-origin"
+  description      = "Resizes and re-encodes images on CloudFront cache misses (image-origin)."
+  role             = aws_iam_role.origin.arn
+  handler          = "origin_handler.handler.lambda_handler"
+  runtime          = var.lambda_runtime
+  architectures    = [var.lambda_architecture]
+  filename         = var.lambda_zip_path
+  source_code_hash = filebase64sha256(var.lambda_zip_path)
+  memory_size      = var.lambda_memory_size
+  timeout          = var.lambda_timeout
+
+  reserved_concurrent_executions = var.reserved_concurrency == null ? -1 : var.reserved_concurrency
+
+  environment {
+    variables = local.common_environment
+  }
+
+  logging_config {
+    log_format = "Text"
+    log_group  = aws_cloudwatch_log_group.origin.name
+  }
+
+  tags = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = var.create_originals_bucket || var.originals_bucket_name != null
+      error_message = "originals_bucket_name is required when create_originals_bucket is false."
+    }
+  }
+
+  depends_on = [aws_iam_role_policy.origin]
+}
+
+resource "aws_lambda_function_url" "origin" {
+  function_name      = aws_lambda_function.origin.function_name
+  authorization_type = "AWS_IAM"
+  invoke_mode        = "BUFFERED"
+}
+
+# CloudFront signs origin requests (OAC, SigV4) as the cloudfront.amazonaws.com service.
+# Function URLs need two grants: lambda:InvokeFunctionUrl, and (for URLs created since
+# October 2025) lambda:InvokeFunction limited to invocations through the function URL.
+# Both are scoped to this distribution.
+resource "aws_lambda_permission" "cloudfront_invoke_url" {
+  statement_id           = "AllowCloudFrontInvokeFunctionUrl"
+  action                 = "lambda:InvokeFunctionUrl"
+  function_name          = aws_lambda_function.origin.function_name
+  principal              = "cloudfront.amazonaws.com"
+  source_arn             = aws_cloudfront_distribution.this.arn
+  function_url_auth_type = "AWS_IAM"
+}
+
+resource "aws_lambda_permission" "cloudfront_invoke_function" {
+  statement_id             = "AllowCloudFrontInvokeFunctionViaUrl"
+  action                   = "lambda:InvokeFunction"
+  function_name            = aws_lambda_function.origin.function_name
+  principal                = "cloudfront.amazonaws.com"
+  source_arn               = aws_cloudfront_distribution.this.arn
+  invoked_via_function_url = true
+}

@@ -1,0 +1,48 @@
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+
+  # Originals: the module's own bucket, or an existing one named by the caller.
+  originals_bucket_name = var.create_originals_bucket ? aws_s3_bucket.originals[0].id : var.originals_bucket_name
+  originals_bucket_arn  = "arn:${local.partition}:s3:::${local.originals_bucket_name}"
+
+  # Origin ids inside the distribution.
+  derived_origin_id  = "derived-s3"
+  function_origin_id = "transform-lambda"
+  origin_group_id    = "derived-then-transform"
+
+  # A function URL looks like https://<id>.lambda-url.<region>.on.aws/ ; CloudFront wants the host.
+  function_url_host = trimsuffix(trimprefix(aws_lambda_function_url.origin.function_url, "https://"), "/")
+
+  # Settings shared by both functions (origin_handler/settings.py reads exactly these).
+  common_environment = {
+    ORIGINALS_BUCKET    = local.originals_bucket_name
+    DERIVED_BUCKET      = aws_s3_bucket.derived.id
+    BROWSER_MAX_AGE     = tostring(var.browser_max_age)
+    CDN_MAX_AGE         = tostring(var.cdn_max_age)
+    NOT_FOUND_MAX_AGE   = tostring(var.not_found_max_age)
+    JPEG_BACKGROUND     = var.jpeg_background
+    MAX_SOURCE_BYTES    = tostring(var.max_source_bytes)
+    MAX_SOURCE_PIXELS   = tostring(var.max_source_pixels)
+    MAX_FRAMES          = tostring(var.max_frames)
+    MAX_ANIMATED_PIXELS = tostring(var.max_animated_pixels)
+    MAX_RESPONSE_BYTES  = tostring(var.max_response_bytes)
+  }
+
+  # The events function also invalidates and pre-generates. DISTRIBUTION_ID is not given to
+  # the origin function: the distribution depends on its URL, so that would be a cycle.
+  events_environment = merge(local.common_environment, {
+    DISTRIBUTION_ID = aws_cloudfront_distribution.this.id
+    WARM_WIDTHS     = join(",", [for w in var.warm_widths : tostring(w)])
+    WARM_FORMATS    = join(",", var.warm_formats)
+  })
+
+  # The one policy file, shared with the Python parser, injected into the CloudFront Function.
+  viewer_request_code = templatefile("${path.module}/../cloudfront/viewer-request.js.tftpl", {
+    policy_json = file("${path.module}/../origin_handler/policy.json")
+  })
+}
