@@ -1,0 +1,166 @@
+"""`image-origin serve`: the whole request path on one machine over real HTTP."""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib.resources import files
+from urllib.parse import urlsplit
+
+from . import logs
+from .edge import Edge, EdgeResponse
+from .formats import sniff
+from .request import encode_key
+
+DEMO_WIDTHS = (256, 384, 640, 750, 828, 1080, 1200, 1920)
+DEMO_SIZES = "(max-width: 640px) 100vw, (max-width: 1200px) 50vw, 33vw"
+INVALIDATE_PATH = "/__edge/invalidate"
+
+
+def demo_page(edge: Edge) -> bytes:
+    """The gallery: every original as a responsive srcset through the edge."""
+    store = edge.origin.store
+    widths = [w for w in DEMO_WIDTHS if w in edge.origin.policy.widths]
+    figures = []
+    for key in sorted(store.list_originals("")):
+        try:
+            head = store.get_original(key, edge.origin.settings.limits.max_source_bytes).body[:16]
+        except Exception:
+            continue
+        if sniff(head) is None:
+            continue
+        url = html.escape(encode_key(key))
+        srcset = ", ".join(f"{url}?w={w}&amp;q=75 {w}w" for w in widths)
+        figures.append(
+            f'<figure><img src="{url}?w=640&amp;q=75" srcset="{srcset}" sizes="{DEMO_SIZES}"'
+            f' alt="{html.escape(key)}" loading="eager">'
+            f'<figcaption><b>{html.escape(key)}</b><br><span class="served">loading…</span>'
+            "</figcaption></figure>"
+        )
+    template = files("origin_handler").joinpath("demo.html").read_text(encoding="utf-8")
+    return template.replace("__FIGURES__", "\n".join(figures)).encode()
+
+
+def make_handler(edge: Edge) -> type[BaseHTTPRequestHandler]:
+    """A request handler class bound to one Edge."""
+
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "image-origin-local"
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            self._serve("GET")
+
+        def do_HEAD(self) -> None:
+            self._serve("HEAD")
+
+        def do_POST(self) -> None:
+            if urlsplit(self.path).path != INVALIDATE_PATH:
+                self._send(EdgeResponse(405, {"Content-Type": "text/plain"}, b"405\n"))
+                return
+            length = int(self.headers.get("Content-Length") or 0)
+            try:
+                paths = json.loads(self.rfile.read(length) or b"{}").get("paths", [])
+                count = edge.cache.invalidate([str(p) for p in paths])
+            except (ValueError, AttributeError):
+                self._send(EdgeResponse(400, {"Content-Type": "text/plain"}, b"400 bad json\n"))
+                return
+            body = json.dumps({"invalidated": count}).encode()
+            self._send(EdgeResponse(200, {"Content-Type": "application/json"}, body))
+
+        def _serve(self, method: str) -> None:
+            parts = urlsplit(self.path)
+            if parts.path in ("/", "/index.html"):
+                page = demo_page(edge)
+                answer = EdgeResponse(
+                    200,
+                    {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store"},
+                    page,
+                )
+            elif parts.path == "/favicon.ico":
+                answer = EdgeResponse(404, {"Content-Type": "text/plain"}, b"404\n")
+            else:
+                answer = edge.request(method, parts.path, parts.query, dict(self.headers.items()))
+                etag = answer.headers.get("ETag")
+                if answer.status == 200 and etag and self.headers.get("If-None-Match") == etag:
+                    answer = EdgeResponse(304, {"ETag": etag, **_cache_headers(answer)}, b"")
+            self._send(answer, head=method == "HEAD")
+
+        def _send(self, answer: EdgeResponse, head: bool = False) -> None:
+            self.send_response(answer.status)
+            for name, value in answer.headers.items():
+                if name.lower() != "content-length":
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(answer.body)))
+            self.end_headers()
+            if not head and answer.status != 304:
+                self.wfile.write(answer.body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            logs.line(logging.DEBUG, access=format % args)
+
+    return Handler
+
+
+def _cache_headers(answer: EdgeResponse) -> dict[str, str]:
+    return {k: v for k, v in answer.headers.items() if k in ("Cache-Control", "Vary", "X-Cache")}
+
+
+def make_server(edge: Edge, host: str = "127.0.0.1", port: int = 8080) -> ThreadingHTTPServer:
+    """A threading HTTP server for the edge (port 0 picks a free one)."""
+    server = ThreadingHTTPServer((host, port), make_handler(edge))
+    server.daemon_threads = True
+    return server
+
+
+def add_serve_arguments(parser) -> None:
+    """Options of `image-origin serve`."""
+    parser.add_argument("--originals", metavar="DIR", help="directory of original images")
+    parser.add_argument(
+        "--derived",
+        metavar="DIR",
+        default=".local-derived",
+        help="directory for derived variants (default: .local-derived)",
+    )
+    parser.add_argument("--s3-bucket", help="originals bucket (instead of --originals)")
+    parser.add_argument("--derived-bucket", help="derived bucket (with --s3-bucket)")
+    parser.add_argument("--endpoint-url", help="S3 endpoint, e.g. a moto_server on loopback")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--edge-cache-mb", type=int, default=256, help="in-memory edge cache size")
+
+
+def run_serve(args) -> int:
+    """Start the local endpoint and serve until interrupted."""
+    from dataclasses import replace
+
+    from .edge import EdgeCache
+    from .handler import Origin
+    from .policy import load_policy
+    from .settings import Settings
+    from .storage import LocalStore, S3Store
+
+    logs.setup()
+    settings = Settings.from_env()
+    if args.s3_bucket:
+        store = S3Store.create(
+            args.s3_bucket, args.derived_bucket or args.s3_bucket, args.endpoint_url
+        )
+        settings = replace(settings, originals_bucket=args.s3_bucket)
+    elif args.originals:
+        store = LocalStore(args.originals, args.derived)
+    else:
+        raise SystemExit("serve: give --originals DIR or --s3-bucket NAME")
+    edge = Edge(Origin(settings, store, load_policy()), EdgeCache(args.edge_cache_mb << 20))
+    server = make_server(edge, args.host, args.port)
+    host, port = server.server_address[:2]
+    print(f"image-origin: serving on http://{host}:{port}/  (demo page at /)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
