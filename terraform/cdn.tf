@@ -104,11 +104,7 @@ resource "aws_cloudfront_origin_access_control" "function" {
 ################################################################################
 
 resource "aws_cloudfront_distribution" "this" {
-  #checkov:skip=CKV_AWS_68:A WAF web ACL is optional (var.web_acl_id); the origin already rejects every non-canonical request cheaply.
-  #checkov:skip=CKV2_AWS_47:No WAF by default (see CKV_AWS_68); the origin runs no Java, so Log4j rules do not apply.
-  #checkov:skip=CKV_AWS_86:Access logs are optional (var.access_logs_bucket): they need an ACL-enabled bucket the operator owns.
-  #checkov:skip=CKV_AWS_174:TLSv1.2_2021 is set whenever a certificate is given; the default *.cloudfront.net certificate only accepts the TLSv1 policy setting.
-  #checkov:skip=CKV2_AWS_42:A custom certificate is optional (var.acm_certificate_arn with var.aliases); the default certificate serves *.cloudfront.net.
+  #checkov:skip=CKV2_AWS_47:No WAF web ACL by default (optional var.web_acl_id); the origin runs no Java, so the Log4j rule set does not apply.
   #checkov:skip=CKV_AWS_305:An image CDN has no index document; the root URL is not an image.
   #checkov:skip=CKV_AWS_374:Geo restriction is a business decision; images are served worldwide by default.
   enabled         = true

@@ -12,7 +12,6 @@ resource "aws_cloudwatch_log_group" "origin" {
 
 resource "aws_lambda_function" "origin" {
   #checkov:skip=CKV_AWS_50:X-Ray adds per-trace cost; the handler emits Server-Timing and one structured log line per request.
-  #checkov:skip=CKV_AWS_115:Reserved concurrency is optional (var.reserved_concurrency); reserving by default would take from the account pool.
   #checkov:skip=CKV_AWS_116:Invoked synchronously through its function URL; a dead-letter queue only applies to asynchronous invocations.
   #checkov:skip=CKV_AWS_117:Talks only to S3 over the public endpoints; a VPC would add NAT or endpoint cost and cold-start latency for no isolation gain.
   #checkov:skip=CKV_AWS_173:The environment holds bucket names and limits, no secrets; the default AWS-owned key encrypts it at rest.

@@ -6,7 +6,6 @@ resource "aws_s3_bucket" "originals" {
   #checkov:skip=CKV_AWS_18:Server access logs for the originals bucket are the operator's choice; CloudFront access logs cover viewer traffic.
   #checkov:skip=CKV_AWS_144:Cross-region replication is a backup policy decision outside this module.
   #checkov:skip=CKV_AWS_145:SSE-S3 encrypts at rest; SSE-KMS would add a KMS request to every cache miss for no access-control gain here.
-  #checkov:skip=CKV2_AWS_62:Event notifications are configured in events.tf when enable_events is true.
   count = var.create_originals_bucket ? 1 : 0
 
   bucket        = var.originals_bucket_name
