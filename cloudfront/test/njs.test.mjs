@@ -1,0 +1,44 @@
+// Runs every parity vector through the built function under njs (Debian package `njs`),
+// an ES 5.1-plus engine close to the CloudFront Functions runtime: syntax or built-ins
+// the edge lacks fail here. A missing njs is a failure, not a skip.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import test from 'node:test';
+
+import { ROOT, buildViewerRequest } from '../build.mjs';
+
+const RUNNER = `
+var summary = runVectors(handler, VECTORS);
+for (var i = 0; i < summary.failures.length; i++) console.log('FAIL ' + summary.failures[i]);
+console.log('njs: ' + summary.vectors + ' vectors, ' + summary.checks + ' checks, ' + summary.failed + ' failed');
+if (summary.failed) throw new Error(summary.failed + ' vector checks failed under njs');
+`;
+
+test('every vector passes under njs', () => {
+  const vectorsText = readFileSync(join(ROOT, 'tests', 'fixtures', 'vectors.json'), 'utf8');
+  const { vectors } = JSON.parse(vectorsText);
+  const script = [
+    buildViewerRequest(),
+    readFileSync(join(ROOT, 'cloudfront', 'vector-harness.js'), 'utf8'),
+    `var VECTORS = ${JSON.stringify(vectors)};`,
+    RUNNER,
+  ].join('\n');
+  const dir = join(ROOT, 'build', 'cloudfront');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'njs-vectors.js');
+  writeFileSync(file, script);
+
+  const run = spawnSync('njs', [file], { encoding: 'utf8', timeout: 60_000 });
+  if (run.error) {
+    assert.fail(`cannot run njs (${run.error.code}): install the Debian package njs (scripts/system-deps.sh)`);
+  }
+  const out = `${run.stdout}${run.stderr}`;
+  assert.equal(run.status, 0, out);
+  const m = /njs: (\d+) vectors, (\d+) checks, (\d+) failed/.exec(run.stdout);
+  assert.ok(m, out);
+  assert.equal(Number(m[1]), vectors.length);
+  assert.ok(Number(m[2]) > vectors.length, 'fallback checks ran too');
+  assert.equal(Number(m[3]), 0, out);
+});

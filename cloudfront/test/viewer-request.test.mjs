@@ -1,0 +1,118 @@
+// The CloudFront Function, built exactly as deployed (policy injected), run in a bare
+// JavaScript realm (no require, process, console) against every parity vector.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import test from 'node:test';
+import vm from 'node:vm';
+
+import {
+  MAX_FUNCTION_BYTES, POLICY_PATH, ROOT, TEMPLATE_PATH, buildViewerRequest, renderTemplate,
+} from '../build.mjs';
+
+const code = buildViewerRequest();
+const harness = readFileSync(join(ROOT, 'cloudfront', 'vector-harness.js'), 'utf8');
+const { vectors } = JSON.parse(readFileSync(join(ROOT, 'tests', 'fixtures', 'vectors.json'), 'utf8'));
+const policyText = readFileSync(POLICY_PATH, 'utf8');
+
+function load() {
+  const realm = vm.createContext({}); // ECMAScript built-ins only
+  vm.runInContext(code, realm, { filename: 'viewer-request.js' });
+  vm.runInContext(harness, realm, { filename: 'vector-harness.js' });
+  return realm;
+}
+const realm = load();
+
+test('function is at most 10 KB after the policy is injected', () => {
+  const bytes = Buffer.byteLength(code, 'utf8');
+  assert.ok(bytes <= MAX_FUNCTION_BYTES, `${bytes} bytes > ${MAX_FUNCTION_BYTES}`);
+});
+
+test('template has exactly one ${policy_json} and no other Terraform template sequence', () => {
+  const template = readFileSync(TEMPLATE_PATH, 'utf8');
+  assert.equal(template.split('${').length - 1, 1);
+  assert.ok(template.includes('${policy_json}'));
+  assert.ok(!template.includes('%{'));
+  assert.throws(() => renderTemplate(template + '\n// ${other}', policyText), /exactly one/);
+  assert.throws(() => renderTemplate(template + '\n// %{ if x }', policyText), /%\{/);
+  assert.throws(() => renderTemplate(template, '{ not json'), SyntaxError);
+});
+
+test('injected policy is the policy file, verbatim', () => {
+  assert.ok(code.includes(policyText));
+  assert.deepEqual(JSON.parse(JSON.stringify(realm.POLICY)), JSON.parse(policyText));
+});
+
+test('no module system or host objects are used', () => {
+  assert.doesNotMatch(code, /\brequire\s*\(|^\s*import\b|\bexport\b|\bprocess\.|\bconsole\./m);
+  assert.equal(typeof realm.handler, 'function');
+  assert.equal(typeof realm.require, 'undefined');
+});
+
+test('at least 80 vectors, and most also run through the querystring-object fallback', () => {
+  assert.ok(vectors.length >= 80);
+  const fallback = vectors.filter((v) => realm.fallbackApplies(v)).length;
+  assert.ok(fallback >= vectors.length - 5, `${fallback} of ${vectors.length}`);
+});
+
+for (const v of vectors) {
+  test(`vector: ${v.name}`, () => {
+    assert.equal(realm.checkVector(realm.handler, v, true), null);
+    if (realm.fallbackApplies(v)) {
+      assert.equal(realm.checkVector(realm.handler, v, false), null, 'querystring-object fallback');
+    }
+  });
+}
+
+test('the whole-file runner (what njs runs) agrees', () => {
+  const summary = realm.runVectors(realm.handler, vectors);
+  assert.deepEqual([...summary.failures], []);
+  assert.equal(summary.vectors, vectors.length);
+});
+
+function event(uri, query, headers) {
+  const e = realm.vectorEvent({ path: uri, query, accept: null }, true);
+  Object.assign(e.request.headers, headers);
+  return e;
+}
+
+test('several Accept headers (multiValue) are read as one list', () => {
+  const result = realm.handler(event('/a.jpg', 'w=640', {
+    accept: { value: 'text/html', multiValue: [{ value: 'text/html' }, { value: 'image/webp' }] },
+  }));
+  assert.equal(result.uri, '/a.jpg/w=640,q=75,f=auto-webp');
+});
+
+test('a 400 is a complete CloudFront response object', () => {
+  const result = realm.handler(event('/a.jpg', 'q=0', {}));
+  assert.deepEqual(JSON.parse(JSON.stringify(result)), {
+    statusCode: 400,
+    statusDescription: 'Bad Request',
+    headers: {
+      'content-type': { value: 'text/plain; charset=utf-8' },
+      'cache-control': { value: 'public, max-age=60' },
+    },
+    body: { encoding: 'text', data: 'invalid q: expected a whole number from 1 to 100' },
+  });
+});
+
+test('other headers, cookies and method pass through untouched', () => {
+  const e = event('/a.jpg', 'w=1', { 'x-custom': { value: 'kept' } });
+  e.request.cookies = { session: { value: 's' } };
+  const result = realm.handler(e);
+  assert.equal(result.headers['x-custom'].value, 'kept');
+  assert.equal(result.cookies.session.value, 's');
+  assert.equal(result.method, 'GET');
+});
+
+test('pathological inputs stay fast (no regex backtracking)', () => {
+  const long = 'w=1,'.repeat(2000) + 'W';
+  const ops = `/a/${'q=75,'.repeat(3000)}f=webp!`;
+  const accept = 'image/avif;'.repeat(2000) + ','.repeat(5000);
+  const started = process.hrtime.bigint();
+  for (const [path, query, a] of [[`/a/${long}`, null, null], [ops, null, null], ['/a.jpg', 'w=1&'.repeat(3000), accept]]) {
+    realm.handler(event(path, query, { accept: { value: a ?? '' } }));
+  }
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  assert.ok(ms < 500, `${ms} ms`);
+});
