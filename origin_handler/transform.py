@@ -287,8 +287,7 @@ def _icc_transform(icc: bytes, mode: str) -> ImageCms.ImageCmsTransform | None:
         source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
     except (OSError, ImageCms.PyCMSError):
         return None
-    description = (ImageCms.getProfileDescription(source) or "").lower()
-    if mode != "CMYK" and "srgb" in description:
+    if mode != "CMYK" and _is_srgb(source):
         return None
     out_mode = "RGB" if mode == "CMYK" else mode
     try:
@@ -297,6 +296,22 @@ def _icc_transform(icc: bytes, mode: str) -> ImageCms.ImageCmsTransform | None:
         )
     except ImageCms.PyCMSError:
         return None
+
+
+def _is_srgb(profile: ImageCms.ImageCmsProfile) -> bool:
+    """True for RGB profiles with sRGB's colorants (e.g. Facebook's compact "c2" sRGB)."""
+    ours, ref = profile.profile, SRGB
+    try:
+        pairs = [
+            (ours.red_colorant, ref.red_colorant),
+            (ours.green_colorant, ref.green_colorant),
+            (ours.blue_colorant, ref.blue_colorant),
+        ]
+        return all(
+            abs(a - b) < 0.002 for mine, theirs in pairs for a, b in zip(mine[0], theirs[0])
+        )
+    except (AttributeError, TypeError, IndexError):
+        return False
 
 
 def _needs_colour_conversion(im: Image.Image) -> bool:

@@ -1,0 +1,327 @@
+"""The pure pipeline, asserted on decoded pixels and dimensions."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+import pytest
+from PIL import Image
+
+from origin_handler.errors import TooLarge, Undecodable, UnsupportedFormat
+from origin_handler.request import TransformRequest, parse
+from origin_handler.settings import Limits
+from origin_handler.transform import plan, render
+from tests.conftest import decode, encode
+from tests.icc import display_p3
+
+RED, GREEN, BLUE, WHITE = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255)
+
+
+def req(width=None, height=None, fit=None, fmt="png", quality=90, negotiated=False):
+    """A TransformRequest without going through the URL parser."""
+    return TransformRequest("x", width, height, fit, quality, fmt, negotiated)
+
+
+def quadrants(w: int = 80, h: int = 40) -> Image.Image:
+    """Upright test card: red TL, green TR, blue BL, white BR."""
+    im = Image.new("RGB", (w, h))
+    for box, colour in (
+        ((0, 0, w // 2, h // 2), RED),
+        ((w // 2, 0, w, h // 2), GREEN),
+        ((0, h // 2, w // 2, h), BLUE),
+        ((w // 2, h // 2, w, h), WHITE),
+    ):
+        im.paste(colour, box)
+    return im
+
+
+def close(pixel, colour, tol=40) -> bool:
+    return all(abs(a - b) <= tol for a, b in zip(pixel[:3], colour, strict=True))
+
+
+# The transpose that undoes each orientation, to make a stored image from an upright one.
+UNDO = {
+    1: None,
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_90,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_270,
+}
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+@pytest.mark.parametrize("fmt", ["png", "jpeg", "webp"])
+def test_every_exif_orientation_comes_out_upright(orientation, fmt):
+    upright = quadrants()
+    undo = UNDO[orientation]
+    stored = upright if undo is None else upright.transpose(undo)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    data = encode(stored, "JPEG", quality=95, exif=exif.tobytes())
+    out = decode(render(data, req(width=40, fmt=fmt)).body)
+    assert out.size == (40, 20)
+    rgb = out.convert("RGB")  # keep a reference: PixelAccess does not own its image
+    px = rgb.load()
+    assert close(px[5, 5], RED) and close(px[35, 5], GREEN)
+    assert close(px[5, 15], BLUE) and close(px[35, 15], WHITE)
+
+
+def test_real_exif_orientation_6_sample(samples):
+    data = (samples / "portrait-orientation-6.jpg").read_bytes()
+    result = render(data, parse("/p.jpg", "w=640&format=webp"))
+    out = decode(result.body)
+    assert (out.format, out.size) == ("WEBP", (640, 960))
+    assert not out.getexif()
+
+
+def test_never_upscales():
+    data = encode(quadrants(80, 40), "PNG")
+    assert decode(render(data, req(width=3840)).body).size == (80, 40)
+    assert decode(render(data, req(width=640, height=640, fit="cover")).body).size == (40, 40)
+    assert decode(render(data, req(width=640, height=640, fit="inside")).body).size == (80, 40)
+
+
+def test_fit_modes_geometry():
+    data = encode(quadrants(400, 200), "PNG")
+    cover = decode(render(data, req(width=100, height=100, fit="cover")).body)
+    assert cover.size == (100, 100)
+    px = cover.load()  # centre crop keeps the middle: red/green on top, blue/white below
+    assert close(px[10, 10], RED) and close(px[90, 10], GREEN) and close(px[90, 90], WHITE)
+    inside = decode(render(data, req(width=100, height=100, fit="inside")).body)
+    assert inside.size == (100, 50)
+    contain = decode(render(data, req(width=100, height=100, fit="contain", fmt="jpeg")).body)
+    assert contain.size == (100, 100)
+    assert close(contain.load()[50, 5], WHITE, tol=10)  # opaque source pads with background
+    assert close(contain.load()[10, 40], RED)
+
+
+def test_contain_pads_alpha_sources_with_transparency():
+    im = Image.new("RGBA", (200, 100), (255, 0, 0, 128))
+    out = decode(render(encode(im, "PNG"), req(100, 100, "contain", fmt="webp")).body)
+    assert out.size == (100, 100) and out.mode == "RGBA"
+    assert out.getpixel((50, 5))[3] == 0
+    assert 100 < out.getpixel((50, 50))[3] < 160
+
+
+def test_plan_never_enlarges_and_keeps_box_aspect():
+    p = plan(100, 100, req(200, 100, "cover"), _policy())
+    assert p.size == (100, 50)
+    p = plan(100, 100, req(400, 200, "contain"), _policy())
+    assert p.size == (100, 100) and p.canvas == (200, 100)
+
+
+def _policy():
+    from origin_handler.policy import load_policy
+
+    return load_policy()
+
+
+def test_cmyk_jpeg_becomes_rgb_with_the_same_colour():
+    im = Image.new("CMYK", (64, 64), (0, 255, 255, 0))  # pure red in CMYK
+    out = decode(render(encode(im, "JPEG", quality=95), req(width=32, fmt="webp")).body)
+    assert out.mode == "RGB" and out.size == (32, 32)
+    assert close(out.getpixel((16, 16)), RED, tol=60)
+
+
+def test_display_p3_is_converted_to_srgb():
+    # The same numbers mean a more saturated colour in P3, so in sRGB red rises, blue falls.
+    im = Image.new("RGB", (32, 32), (200, 100, 50))
+    data = encode(im, "PNG", icc_profile=display_p3())
+    out = decode(render(data, req(width=16, fmt="png")).body)
+    assert "icc_profile" not in out.info
+    r, g, b = out.getpixel((8, 8))[:3]
+    assert r >= 210 and b <= 40, (r, g, b)
+
+
+def test_srgb_tagged_photo_is_not_reconverted(samples):
+    data = (samples / "janice-gill-0PueFmKKF28-unsplash.jpg").read_bytes()
+    result = render(data, parse("/j.jpg", "w=256&format=png"))
+    assert result.timings.get("colour", 0) < 5
+    original = decode(data).resize((256, 256))
+    out = decode(result.body).convert("RGB")
+    diff = [
+        abs(a - b)
+        for a, b in zip(out.getpixel((128, 128)), original.getpixel((128, 128)), strict=True)
+    ]
+    assert max(diff) <= 12
+
+
+def test_16_bit_png_is_scaled_not_clipped():
+    im = Image.new("I;16", (32, 32), 32896)  # 50 % grey at 16 bits
+    out = decode(render(encode(im, "PNG"), req(width=16, fmt="png")).body)
+    assert out.mode == "L" and out.size == (16, 16)
+    assert abs(out.getpixel((8, 8)) - 128) <= 2
+
+
+def test_palette_with_trns_keeps_transparency():
+    im = Image.new("P", (32, 32), 0)
+    im.putpalette([255, 0, 0, 0, 0, 255] + [0] * 762)
+    im.paste(1, (16, 0, 32, 32))
+    data = encode(im, "PNG", transparency=1)
+    out = decode(render(data, req(width=32, fmt="webp")).body)
+    assert out.mode == "RGBA"
+    assert out.getpixel((4, 4))[3] == 255 and out.getpixel((28, 4))[3] == 0
+    flat = decode(render(data, req(width=32, fmt="jpeg")).body)
+    assert flat.mode == "RGB" and close(flat.getpixel((28, 4)), WHITE, tol=8)
+
+
+def test_la_grey_alpha():
+    im = Image.new("LA", (32, 32), (100, 0))
+    im.paste((200, 255), (0, 0, 16, 32))
+    data = encode(im, "PNG")
+    png = decode(render(data, req(width=32, fmt="png")).body)
+    assert png.mode == "LA" and png.getpixel((28, 4))[1] == 0
+    webp = decode(render(data, req(width=32, fmt="webp")).body)
+    assert webp.mode == "RGBA" and webp.getpixel((28, 4))[3] == 0
+
+
+def test_alpha_flattened_on_configured_background_for_jpeg():
+    im = Image.new("RGBA", (32, 32), (0, 0, 0, 0))
+    data = encode(im, "PNG")
+    out = decode(render(data, req(width=32, fmt="jpeg"), background=(0, 128, 255)).body)
+    assert out.mode == "RGB" and close(out.getpixel((8, 8)), (0, 128, 255), tol=6)
+
+
+def test_original_family_is_png_with_alpha_and_jpeg_without():
+    alpha = encode(Image.new("RGBA", (32, 32), (0, 0, 0, 10)), "PNG")
+    opaque_rgba = encode(Image.new("RGBA", (32, 32), (0, 0, 0, 255)), "PNG")
+    assert render(alpha, req(width=16, fmt="orig", negotiated=True)).format == "png"
+    assert render(opaque_rgba, req(width=16, fmt="orig", negotiated=True)).format == "jpeg"
+
+
+def _animated_gif(frames=3) -> bytes:
+    colours = [RED, GREEN, BLUE, WHITE]
+    images = [Image.new("RGB", (64, 32), colours[i % 4]) for i in range(frames)]
+    return encode(images[0], "GIF", save_all=True, append_images=images[1:], duration=80, loop=0)
+
+
+def test_animated_gif_stays_animated_in_webp():
+    out = decode(render(_animated_gif(), req(width=32, fmt="webp")).body)
+    assert out.size == (32, 16) and getattr(out, "n_frames", 1) == 3
+    out.seek(1)
+    assert close(out.convert("RGB").getpixel((8, 8)), GREEN)
+
+
+def test_animated_gif_first_frame_for_stills_and_over_frame_budget():
+    out = decode(render(_animated_gif(), req(width=32, fmt="avif")).body)
+    assert getattr(out, "n_frames", 1) == 1 and close(out.convert("RGB").getpixel((8, 8)), RED)
+    many = render(_animated_gif(5), req(width=32, fmt="webp"), limits=Limits(max_frames=4))
+    assert getattr(decode(many.body), "n_frames", 1) == 1
+
+
+def _exif_with_gps() -> bytes:
+    exif = Image.Exif()
+    exif[0x010F] = "SpyCam"
+    gps = exif.get_ifd(0x8825)
+    gps[1], gps[2] = "N", (48.0, 51.0, 30.0)
+    return exif.tobytes()
+
+
+@pytest.mark.parametrize("fmt", ["jpeg", "webp", "avif", "png"])
+def test_gps_xmp_comments_and_icc_are_stripped(fmt):
+    im = quadrants(64, 32)
+    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/">secret</x:xmpmeta>'
+    data = encode(im, "JPEG", quality=90, exif=_exif_with_gps(), comment=b"secret", xmp=xmp)
+    assert b"SpyCam" in data and b"secret" in data
+    body = render(data, req(width=32, fmt=fmt)).body
+    assert b"SpyCam" not in body and b"secret" not in body
+    out = decode(body)
+    assert not out.getexif() and "xmp" not in out.info and "comment" not in out.info
+
+
+def test_same_format_same_size_serves_stripped_original_when_smaller():
+    im = quadrants(64, 32)
+    data = encode(im, "JPEG", quality=60, exif=_exif_with_gps(), comment=b"secret")
+    result = render(data, req(fmt="jpeg", quality=100))
+    assert result.passthrough
+    assert len(result.body) < len(data)
+    assert b"SpyCam" not in result.body and b"secret" not in result.body
+    assert decode(result.body).size == (64, 32)
+
+
+def test_same_format_png_passthrough_drops_text_chunks():
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Comment", "secret " * 50)
+    data = encode(quadrants(64, 32), "PNG", pnginfo=info, optimize=True)
+    result = render(data, req(fmt="png"))
+    assert result.passthrough and b"secret" not in result.body
+    assert decode(result.body).tobytes() == decode(data).convert("RGB").tobytes()
+
+
+# --- hostile inputs -----------------------------------------------------------------
+
+
+def _png_chunk(ctype: bytes, payload: bytes) -> bytes:
+    crc = zlib.crc32(ctype + payload)
+    return struct.pack(">I", len(payload)) + ctype + payload + struct.pack(">I", crc)
+
+
+def _png_header(width: int, height: int) -> bytes:
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr)
+
+
+def test_truncated_jpeg_is_422(samples):
+    data = (samples / "portrait-orientation-6.jpg").read_bytes()
+    with pytest.raises(Undecodable) as info:
+        render(data[: len(data) // 3], req(width=64))
+    assert info.value.status == 422
+
+
+def test_zero_bytes_is_422():
+    with pytest.raises(Undecodable):
+        render(b"", req(width=64))
+
+
+def test_html_named_jpg_is_415():
+    with pytest.raises(UnsupportedFormat) as info:
+        render(b"<!doctype html><html><body>hi</body></html>", req(width=64))
+    assert info.value.status == 415
+
+
+def test_postscript_never_reaches_ghostscript():
+    with pytest.raises(UnsupportedFormat):
+        render(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n", req(width=64))
+
+
+def test_header_claiming_50000_square_is_413_before_decoding():
+    data = _png_header(50000, 50000) + _png_chunk(b"IDAT", zlib.compress(b"\0" * 100))
+    data += _png_chunk(b"IEND", b"")
+    with pytest.raises(TooLarge) as info:
+        render(data, req(width=64))
+    assert info.value.status == 413
+
+
+def test_pixel_limit_from_settings():
+    data = encode(Image.new("RGB", (200, 200)), "PNG")
+    with pytest.raises(TooLarge):
+        render(data, req(width=64), limits=Limits(max_source_pixels=100 * 100))
+
+
+def test_byte_limit():
+    data = encode(Image.new("RGB", (200, 200)), "PNG")
+    with pytest.raises(TooLarge):
+        render(data, req(width=64), limits=Limits(max_source_bytes=100))
+
+
+def test_huge_ztxt_is_413():
+    bomb = b"Comment\0\0" + zlib.compress(b"A" * (64 * 1024 * 1024), 9)
+    raw = zlib.compress(b"".join(b"\0" + b"\0" * 3 * 8 for _ in range(8)))
+    data = _png_header(8, 8) + _png_chunk(b"zTXt", bomb) + _png_chunk(b"IDAT", raw)
+    data += _png_chunk(b"IEND", b"")
+    with pytest.raises(TooLarge) as info:
+        render(data, req(width=8))
+    assert info.value.status == 413
+
+
+def test_corrupt_png_crc_is_422():
+    data = bytearray(encode(quadrants(), "PNG"))
+    data[40] ^= 0xFF
+    with pytest.raises(Undecodable):
+        render(bytes(data), req(width=16))
