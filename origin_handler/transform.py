@@ -308,7 +308,9 @@ def _is_srgb(profile: ImageCms.ImageCmsProfile) -> bool:
             (ours.blue_colorant, ref.blue_colorant),
         ]
         return all(
-            abs(a - b) < 0.002 for mine, theirs in pairs for a, b in zip(mine[0], theirs[0])
+            abs(a - b) < 0.002
+            for mine, theirs in pairs
+            for a, b in zip(mine[0], theirs[0], strict=True)
         )
     except (AttributeError, TypeError, IndexError):
         return False
