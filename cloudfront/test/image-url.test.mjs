@@ -1,0 +1,165 @@
+// URL builder: shapes of the URLs, the Next.js loader contract, and that every URL it
+// builds is accepted by the real CloudFront Function and names the variant asked for.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import test from 'node:test';
+import vm from 'node:vm';
+
+import { ROOT, buildViewerRequest } from '../build.mjs';
+import * as mod from '../image-url.mjs';
+
+const { createImageUrls, imageLoader, imageUrl, ImageUrlError, srcSet } = mod;
+const policyFile = JSON.parse(readFileSync(join(ROOT, 'origin_handler', 'policy.json'), 'utf8'));
+const CHROME = 'image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8';
+
+const realm = vm.createContext({});
+vm.runInContext(buildViewerRequest(), realm);
+vm.runInContext(readFileSync(join(ROOT, 'cloudfront', 'vector-harness.js'), 'utf8'), realm);
+
+/** What the edge makes of a URL the builder produced. */
+function atEdge(url, accept = CHROME) {
+  const { pathname, search } = new URL(url, 'https://cdn.example.com');
+  const query = search ? search.slice(1) : null;
+  const result = realm.handler(realm.vectorEvent({ path: pathname, query, accept }, true));
+  assert.equal(result.statusCode, undefined, `${url}: ${JSON.stringify(result.body)}`);
+  return result.uri;
+}
+
+test('reads the shared policy file', () => {
+  assert.deepEqual(mod.policy, policyFile);
+  assert.deepEqual([...mod.widths], [...policyFile.widths].sort((a, b) => a - b));
+});
+
+test('imageUrl snaps and normalizes', () => {
+  assert.equal(imageUrl('/photos/cat.jpg'), '/photos/cat.jpg');
+  assert.equal(imageUrl('/photos/cat.jpg', { width: 600 }), '/photos/cat.jpg?w=640');
+  assert.equal(imageUrl('/photos/cat.jpg', { width: 600.4 }), '/photos/cat.jpg?w=640');
+  assert.equal(imageUrl('/photos/cat.jpg', { width: 1 }), '/photos/cat.jpg?w=16');
+  assert.equal(imageUrl('/photos/cat.jpg', { width: 10_000 }), '/photos/cat.jpg?w=3840');
+  assert.equal(imageUrl('/photos/cat.jpg', { quality: 75 }), '/photos/cat.jpg');
+  assert.equal(imageUrl('/photos/cat.jpg', { quality: 76 }), '/photos/cat.jpg?q=80');
+  assert.equal(imageUrl('/photos/cat.jpg', { format: 'auto' }), '/photos/cat.jpg');
+  assert.equal(imageUrl('/photos/cat.jpg', { format: 'JPG' }), '/photos/cat.jpg?format=jpeg');
+  assert.equal(
+    imageUrl('/photos/cat.jpg', { width: 300, height: 200, fit: 'contain', quality: 50, format: 'webp' }),
+    '/photos/cat.jpg?w=384&h=256&fit=contain&q=50&format=webp',
+  );
+  assert.equal(imageUrl('/photos/cat.jpg', { width: 300, height: 200, fit: 'cover' }), '/photos/cat.jpg?w=384&h=256');
+  assert.equal(imageUrl('/photos/cat.jpg', { width: 300, fit: 'contain' }), '/photos/cat.jpg?w=384');
+});
+
+test('keys are encoded exactly like the canonical URI', () => {
+  assert.equal(imageUrl('/photos/my cat.jpg'), '/photos/my%20cat.jpg');
+  assert.equal(imageUrl('/photos/my%20cat.jpg'), '/photos/my%20cat.jpg');
+  assert.equal(imageUrl('/photos/a+b.jpg'), '/photos/a%2Bb.jpg');
+  assert.equal(imageUrl('/photos/café.jpg'), '/photos/caf%C3%A9.jpg');
+  assert.equal(imageUrl('/photos/caf%c3%a9.jpg'), '/photos/caf%C3%A9.jpg');
+  assert.equal(imageUrl("/a(1)!'*.jpg"), '/a%281%29%21%27%2A.jpg');
+  assert.equal(imageUrl('photos/cat.jpg'), '/photos/cat.jpg');
+  assert.equal(imageUrl('a:b.jpg'), '/a%3Ab.jpg');
+  assert.equal(imageUrl('/photos/cat.jpg?v=3#top', { width: 64 }), '/photos/cat.jpg?w=64');
+});
+
+test('absolute srcs keep their origin; baseUrl prefixes path srcs', () => {
+  assert.equal(imageUrl('https://cdn.example.com/a b.jpg', { width: 90 }), 'https://cdn.example.com/a%20b.jpg?w=96');
+  assert.equal(imageUrl('//cdn.example.com/a.jpg'), 'https://cdn.example.com/a.jpg');
+  const cdn = createImageUrls({ baseUrl: 'https://cdn.example.com' });
+  assert.equal(cdn.imageUrl('/photos/cat.jpg', { width: 600 }), 'https://cdn.example.com/photos/cat.jpg?w=640');
+  assert.equal(cdn.imageUrl('https://other.example/x.jpg'), 'https://other.example/x.jpg');
+  const prefixed = createImageUrls({ baseUrl: 'https://cdn.example.com/img/' });
+  assert.equal(prefixed.imageUrl('/photos/cat.jpg'), 'https://cdn.example.com/img/photos/cat.jpg');
+  assert.throws(() => createImageUrls({ baseUrl: 'https://cdn.example.com/?x=1' }), ImageUrlError);
+});
+
+test('what the edge would reject throws with the edge message', () => {
+  const cases = [
+    [['/a//b.jpg'], 'empty path segment in key'],
+    [['/100%.jpg'], 'invalid percent-encoding in path'],
+    [['/a%00.jpg'], 'control character in key'],
+    [[''], 'missing image key'],
+    [['/'], 'missing image key'],
+    [[`/${'a'.repeat(961)}`], 'key longer than 960 bytes'],
+    [['/a.jpg', { width: 0 }], 'invalid w: expected a whole number from 1'],
+    [['/a.jpg', { height: -1 }], 'invalid h: expected a whole number from 1'],
+    [['/a.jpg', { width: Number.NaN }], 'invalid w: expected a whole number from 1'],
+    [['/a.jpg', { quality: 0 }], 'invalid q: expected a whole number from 1 to 100'],
+    [['/a.jpg', { quality: 101 }], 'invalid q: expected a whole number from 1 to 100'],
+    [['/a.jpg', { format: 'gif' }], 'invalid format: expected one of avif, webp, jpeg, png, auto'],
+    [['/a.jpg', { width: 1, height: 1, fit: 'fill' }], 'invalid fit: expected one of cover, contain, inside'],
+  ];
+  for (const [args, message] of cases) {
+    assert.throws(() => imageUrl(...args), (e) => e instanceof ImageUrlError && e.message === message, message);
+  }
+});
+
+test('srcSet uses policy widths only, snapped and deduplicated', () => {
+  assert.equal(
+    srcSet('/p/c.jpg', { widths: [1000, 300, 600, 640], quality: 60 }),
+    '/p/c.jpg?w=384&q=60 384w, /p/c.jpg?w=640&q=60 640w, /p/c.jpg?w=1080&q=60 1080w',
+  );
+  const all = srcSet('/p/c.jpg').split(', ');
+  assert.equal(all.length, policyFile.widths.length);
+  for (const candidate of all) {
+    const [url, descriptor] = candidate.split(' ');
+    const w = Number(new URL(url, 'https://x').searchParams.get('w'));
+    assert.ok(policyFile.widths.includes(w));
+    assert.equal(descriptor, `${w}w`);
+  }
+  assert.throws(() => srcSet('/p/c.jpg', { widths: [] }), ImageUrlError);
+});
+
+test('imageLoader has the Next.js custom loader signature', () => {
+  assert.equal(mod.default, imageLoader);
+  assert.equal(imageLoader.length, 1);
+  assert.equal(imageLoader({ src: '/p/c.jpg', width: 828 }), '/p/c.jpg?w=828');
+  assert.equal(imageLoader({ src: '/p/c.jpg', width: 828, quality: 50 }), '/p/c.jpg?w=828&q=50');
+  // next/image warns when a loader ignores width; ours always puts it in the URL.
+  for (const width of [16, 640, 3840]) {
+    assert.match(imageLoader({ src: '/p/c.jpg', width, quality: 75 }), new RegExp(`[?&]w=${width}(&|$)`));
+  }
+  const cdn = createImageUrls({ baseUrl: 'https://cdn.example.com' });
+  assert.equal(cdn.imageLoader({ src: '/p/c.jpg', width: 640 }), 'https://cdn.example.com/p/c.jpg?w=640');
+});
+
+test('every URL the builder makes is accepted at the edge as the variant asked for', () => {
+  const srcs = ['/photos/cat.jpg', '/photos/my cat+1 (2).jpg', 'https://cdn.example.com/写真/猫.png'];
+  const sizes = [undefined, 1, 100, 640, 641, 5000];
+  const byUrl = new Map();
+  for (const src of srcs) {
+    for (const width of sizes) {
+      for (const height of [undefined, 200]) {
+        for (const quality of [undefined, 1, 75, 76, 100]) {
+          for (const format of [undefined, 'auto', 'jpg', 'webp', 'png']) {
+            for (const fit of [undefined, 'cover', 'inside']) {
+              const url = imageUrl(src, { width, height, quality, format, fit });
+              const uri = atEdge(url);
+              const snap = (v, list) => list.find((x) => x >= v) ?? list[list.length - 1];
+              const w = width && snap(width, policyFile.widths);
+              const h = height && snap(height, policyFile.heights);
+              const q = quality ? Math.ceil(quality / 5) * 5 : 75;
+              const f = format === 'jpg' ? 'jpeg' : format && format !== 'auto' ? format : 'auto-avif';
+              const ops = [w && `w=${w}`, h && `h=${h}`, w && h && `fit=${fit ?? 'cover'}`, `q=${q}`, `f=${f}`];
+              assert.ok(uri.endsWith(`/${ops.filter(Boolean).join(',')}`), `${url} -> ${uri}`);
+              if (byUrl.has(url)) assert.equal(byUrl.get(url), uri);
+              byUrl.set(url, uri);
+            }
+          }
+        }
+      }
+    }
+  }
+  // One URL per variant: distinct URLs never map to the same cache key.
+  assert.equal(new Set(byUrl.values()).size, byUrl.size);
+});
+
+test('.d.ts declares every runtime export', () => {
+  const dts = readFileSync(join(ROOT, 'cloudfront', 'image-url.d.ts'), 'utf8');
+  for (const name of Object.keys(mod)) {
+    if (name === 'default') {
+      assert.match(dts, /export default imageLoader;/);
+    } else {
+      assert.match(dts, new RegExp(`export (?:const|function|class) ${name}\\b`), name);
+    }
+  }
+});
