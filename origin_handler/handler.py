@@ -65,7 +65,10 @@ class Origin:
         """The variant's answer: from the derived store, or rendered and stored now."""
         timings: dict[str, float] = {}
         mark = time.perf_counter()
-        cached = self.store.get_derived(req.derived_key)
+        try:
+            cached = self.store.get_derived(req.derived_key)
+        except OriginError as exc:  # a broken derived store must not stop rendering
+            cached, fields["derived_error"] = None, exc.message
         if cached is not None:
             timings["derived"] = (time.perf_counter() - mark) * 1000
             fields.update(source="derived", bytes_out=len(cached.body))

@@ -193,12 +193,12 @@ def _s3_error(exc: Exception, what: str) -> Exception:
     if isinstance(exc, ClientError):
         code = exc.response.get("Error", {}).get("Code", "")
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        if code == "NoSuchBucket":
+            return StorageError("storage bucket is missing")
         if code in ("NoSuchKey", "404", "NotFound") or status == 404:
             return NotFound(f"no such {what}")
         if code in ("SlowDown", "ServiceUnavailable", "RequestTimeout", "503") or status == 503:
             return StorageUnavailable("storage is busy, try again")
-        if code == "NoSuchBucket":
-            return StorageError("storage bucket is missing")
         if code in ("AccessDenied", "403") or status == 403:
             return StorageError("storage denied access")
         return StorageError(f"storage failed ({code or status})")

@@ -1,0 +1,115 @@
+"""The local endpoint end to end over real HTTP with requests."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from PIL import Image
+
+from origin_handler.edge import Edge
+from origin_handler.handler import Origin
+from origin_handler.policy import load_policy
+from origin_handler.server import make_server
+from origin_handler.settings import Settings
+from origin_handler.storage import LocalStore
+from tests.conftest import SAMPLES
+
+CHROME = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"
+
+
+@pytest.fixture
+def endpoint(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    originals = tmp_path / "originals"
+    (originals / "sub dir").mkdir(parents=True)
+    shutil.copy(SAMPLES / "portrait-orientation-6.jpg", originals / "portrait.jpg")
+    shutil.copy(SAMPLES / "portrait-orientation-6.jpg", originals / "sub dir" / "üñï+.jpg")
+    (originals / "page.jpg").write_text("<html>not an image</html>")
+    store = LocalStore(originals, tmp_path / "derived")
+    edge = Edge(Origin(Settings(), store, load_policy()))
+    server = make_server(edge, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", tmp_path / "derived"
+    server.shutdown()
+    server.server_close()
+
+
+def test_negotiates_caches_and_stores(endpoint):
+    base, derived = endpoint
+    first = requests.get(f"{base}/portrait.jpg?w=600&q=70", headers={"Accept": CHROME}, timeout=30)
+    assert first.status_code == 200
+    assert first.headers["Content-Type"] == "image/avif"
+    assert first.headers["X-Cache"].startswith("Miss")
+    assert first.headers["Vary"] == "Accept"
+    assert Image.open(io.BytesIO(first.content)).size == (640, 960)
+    assert (derived / "portrait.jpg" / "w=640,q=70,f=auto-avif").is_file()
+
+    # A different public URL that normalizes to the same variant is an edge hit.
+    again = requests.get(f"{base}/portrait.jpg?q=66&w=640&utm=x", headers={"Accept": CHROME})
+    assert again.headers["X-Cache"].startswith("Hit") and again.content == first.content
+
+    webp = requests.get(f"{base}/portrait.jpg?w=600&q=70", headers={"Accept": "image/webp"})
+    assert webp.headers["Content-Type"] == "image/webp"
+    curl = requests.get(f"{base}/portrait.jpg?w=600&q=70", headers={"Accept": "*/*"})
+    assert curl.headers["Content-Type"] == "image/jpeg"
+
+
+def test_conditional_get_and_head(endpoint):
+    base, _ = endpoint
+    url = f"{base}/portrait.jpg?w=256&format=webp"
+    first = requests.get(url, timeout=30)
+    assert "Vary" not in first.headers
+    not_modified = requests.get(url, headers={"If-None-Match": first.headers["ETag"]})
+    assert not_modified.status_code == 304 and not_modified.content == b""
+    head = requests.head(url)
+    assert head.status_code == 200 and head.headers["Content-Length"] == str(len(first.content))
+
+
+def test_unicode_and_space_keys(endpoint):
+    base, derived = endpoint
+    response = requests.get(f"{base}/sub%20dir/%C3%BC%C3%B1%C3%AF%2B.jpg?w=100&format=png")
+    assert response.status_code == 200
+    assert Image.open(io.BytesIO(response.content)).size == (128, 192)
+    assert (derived / "sub dir" / "üñï+.jpg" / "w=128,q=75,f=png").is_file()
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "text"),
+    [
+        ("/portrait.jpg?w=abc", 400, "400 invalid w: expected a whole number from 1\n"),
+        ("/missing.jpg?w=640", 404, "404 no such original\n"),
+        ("/page.jpg?w=640", 415, "415 not an allowed image format (jpeg, png, gif, webp, avif)\n"),
+        ("/a/%2e%2e/portrait.jpg", 400, "400 dot segment in key\n"),
+        ("/portrait.jpg/w=641,q=75,f=webp", 400, "400 not a canonical variant\n"),
+    ],
+)
+def test_errors_are_short_plain_text(endpoint, path, status, text):
+    base, _ = endpoint
+    response = requests.get(base + path, timeout=30)
+    assert response.status_code == status
+    assert response.text == text
+    assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
+
+
+def test_demo_page_lists_every_original_as_srcset(endpoint):
+    base, _ = endpoint
+    page = requests.get(base + "/").text
+    assert page.count("<img ") == 2  # page.jpg is not an image and is left out
+    assert 'srcset="/portrait.jpg?w=256&amp;q=75 256w' in page
+    assert "/sub%20dir/%C3%BC%C3%B1%C3%AF%2B.jpg?w=640" in page
+
+
+def test_edge_invalidation_endpoint(endpoint):
+    base, _ = endpoint
+    url = f"{base}/portrait.jpg?w=64&format=png"
+    requests.get(url)
+    assert requests.get(url).headers["X-Cache"].startswith("Hit")
+    done = requests.post(f"{base}/__edge/invalidate", json={"paths": ["/portrait.jpg/*"]})
+    assert done.json() == {"invalidated": 1}
+    assert requests.get(url).headers["X-Cache"].startswith("Miss")

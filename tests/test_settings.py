@@ -1,0 +1,38 @@
+"""Settings are read once from the environment and validated."""
+
+from __future__ import annotations
+
+import pytest
+
+from origin_handler.settings import Settings, SettingsError
+
+
+def test_defaults_and_overrides():
+    s = Settings.from_env({})
+    assert (s.browser_max_age, s.cdn_max_age, s.jpeg_background) == (86400, 31536000, (255,) * 3)
+    s = Settings.from_env(
+        {
+            "BROWSER_MAX_AGE": "60",
+            "JPEG_BACKGROUND": "#102030",
+            "MAX_FRAMES": "5",
+            "WARM_WIDTHS": "640,1080",
+            "WARM_FORMATS": "avif,webp",
+        }
+    )
+    assert s.browser_max_age == 60 and s.jpeg_background == (16, 32, 48)
+    assert s.limits.max_frames == 5
+    assert s.warm_widths == (640, 1080) and s.warm_formats == ("avif", "webp")
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"MAX_SOURCE_BYTES": "lots"}, "MAX_SOURCE_BYTES must be a whole number"),
+        ({"CDN_MAX_AGE": "-1"}, "CDN_MAX_AGE must not be negative"),
+        ({"JPEG_BACKGROUND": "white"}, "JPEG_BACKGROUND must be a hex colour"),
+        ({"WARM_WIDTHS": "640,big"}, "WARM_WIDTHS must be a comma-separated list"),
+    ],
+)
+def test_bad_settings_fail_at_cold_start(env, message):
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env(env)

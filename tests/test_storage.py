@@ -1,0 +1,55 @@
+"""Stores: the local store never leaves its root; S3 errors map to statuses."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from origin_handler.errors import NotFound, TooLarge
+from origin_handler.storage import LocalStore, StoredObject
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> LocalStore:
+    (tmp_path / "originals" / "photos").mkdir(parents=True)
+    (tmp_path / "originals" / "photos" / "cat.jpg").write_bytes(b"cat")
+    (tmp_path / "secret.txt").write_text("secret")
+    os.symlink(tmp_path / "secret.txt", tmp_path / "originals" / "link.jpg")
+    return LocalStore(tmp_path / "originals", tmp_path / "derived")
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["../secret.txt", "photos/../../secret.txt", "/etc/passwd", "link.jpg", "", "photos", "a\0b"],
+)
+def test_local_store_never_reads_outside_its_root(store: LocalStore, key: str):
+    with pytest.raises(NotFound):
+        store.get_original(key, 1 << 20)
+
+
+@pytest.mark.parametrize("key", ["../escape/w=16,q=75,f=webp", "/tmp/x/w=16,q=75,f=webp"])
+def test_local_store_never_writes_outside_its_root(store: LocalStore, tmp_path: Path, key):
+    with pytest.raises(NotFound):
+        store.put_derived(key, StoredObject(b"x", "image/webp"), "no-store")
+    assert not (tmp_path / "escape").exists() and not Path("/tmp/x/w=16,q=75,f=webp").exists()
+
+
+def test_local_store_round_trip_list_delete(store: LocalStore):
+    assert store.get_original("photos/cat.jpg", 10).body == b"cat"
+    with pytest.raises(TooLarge):
+        store.get_original("photos/cat.jpg", 2)
+    key = "photos/cat.jpg/w=16,q=75,f=webp"
+    assert store.get_derived(key) is None
+    store.put_derived(key, StoredObject(b"RIFF", "image/webp", metadata={"a": "b"}), "no-store")
+    got = store.get_derived(key)
+    assert got is not None and (got.body, got.content_type, got.metadata) == (
+        b"RIFF",
+        "image/webp",
+        {"a": "b"},
+    )
+    assert list(store.list_derived("photos/cat.jpg/")) == [key]
+    assert list(store.list_originals("photos/")) == ["photos/cat.jpg"]
+    assert store.delete_derived([key, "photos/cat.jpg/q=75,f=png"]) == []
+    assert store.get_derived(key) is None
