@@ -36,5 +36,9 @@ bench: $(STAMP)
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[test,bench]'
 	$(PY) bench/bench.py
 
+## package: the Lambda zip (arm64, Python 3.13) at build/lambda.zip
+package: $(STAMP)
+	$(VENV)/bin/image-origin package --arch arm64 --python 3.13 -o build/lambda.zip
+
 clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache .local-derived
