@@ -97,15 +97,18 @@ data "aws_iam_policy_document" "events" {
     resources = ["${local.originals_bucket_arn}/*"]
   }
 
+  # Listing the derived bucket finds an original's variants to purge (and those already
+  # warm); listing originals makes an original deleted before warming a 404, not a 403.
   statement {
-    sid       = "ListDerived"
+    sid       = "ListBuckets"
     actions   = ["s3:ListBucket"]
-    resources = [aws_s3_bucket.derived.arn]
+    resources = [local.originals_bucket_arn, aws_s3_bucket.derived.arn]
   }
 
+  # Warming goes through the origin's serve path, which looks for the variant first.
   statement {
     sid       = "PurgeAndWarmDerived"
-    actions   = ["s3:DeleteObject", "s3:PutObject"]
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
     resources = ["${aws_s3_bucket.derived.arn}/*"]
   }
 

@@ -368,9 +368,9 @@ variable "events_memory_size" {
 }
 
 variable "events_timeout" {
-  description = "Timeout of the events function in seconds; the queue's visibility timeout is six times this, as AWS recommends for SQS event sources."
+  description = "Timeout of the events function in seconds; the queue's visibility timeout is six times this, as AWS recommends for SQS event sources. With warming on, one batch renders up to events_batch_size x len(warm_widths) x len(warm_formats) variants: size both together."
   type        = number
-  default     = 120
+  default     = 300
 
   validation {
     condition     = var.events_timeout >= 10 && var.events_timeout <= 900 && floor(var.events_timeout) == var.events_timeout
