@@ -478,6 +478,11 @@ def add_invalidate_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--keys-from",
+        metavar="FILE",
+        help="more keys, one per line ('-' for stdin; blank lines and # comments skipped)",
+    )
     parser.add_argument("--originals-bucket", help="originals bucket (env ORIGINALS_BUCKET)")
     parser.add_argument("--derived-bucket", help="derived bucket (env DERIVED_BUCKET)")
     parser.add_argument("--endpoint-url", help="AWS endpoint (S3 and CloudFront), e.g. moto")
@@ -523,18 +528,35 @@ def _settings_and_store(args: argparse.Namespace) -> tuple[Settings, ImageStore,
 def _keys(
     args: argparse.Namespace, store: ImageStore, policy: Policy, with_originals: bool
 ) -> list[str]:
-    keys: dict[str, None] = {}
-    for raw in args.keys:
-        key = raw.removeprefix("/")  # a URL path is accepted too; keys never start with "/"
-        try:
-            keys[validate_key(key, policy)] = None
-        except BadRequest as exc:
-            raise UsageError(f"{raw!r}: {exc.message}") from None
+    keys = dict.fromkeys(_named_keys(args, policy))
     if args.all:
         keys.update(dict.fromkeys(discover_keys(store, "", with_originals)))
     elif args.prefix is not None:
         keys.update(dict.fromkeys(discover_keys(store, args.prefix, with_originals)))
     return list(keys)
+
+
+def _named_keys(args: argparse.Namespace, policy: Policy) -> list[str]:
+    """KEY arguments plus --keys-from lines, validated like the origin validates them."""
+    raw_keys = list(args.keys)
+    if args.keys_from:
+        try:
+            if args.keys_from == "-":
+                text = sys.stdin.read()
+            else:
+                with open(args.keys_from, encoding="utf-8") as fh:
+                    text = fh.read()
+        except OSError as exc:
+            raise UsageError(f"--keys-from: {exc}") from None
+        raw_keys += [ln.strip() for ln in text.splitlines() if ln.strip() and ln[:1] != "#"]
+    keys = []
+    for raw in raw_keys:
+        key = raw.removeprefix("/")  # a URL path is accepted too; keys never start with "/"
+        try:
+            keys.append(validate_key(key, policy))
+        except BadRequest as exc:
+            raise UsageError(f"{raw!r}: {exc.message}") from None
+    return keys
 
 
 def _invalidator(args: argparse.Namespace, settings: Settings, say: Callable[[str], None]) -> Any:
@@ -552,8 +574,8 @@ def run_invalidate(args: argparse.Namespace) -> int:
     """Purge and invalidate; exit 0 when all done, 1 when anything failed, 2 on bad usage."""
     say = _stderr
     try:
-        if not (args.keys or args.prefix is not None or args.all):
-            raise UsageError("give KEY…, --prefix P or --all")
+        if not (args.keys or args.keys_from or args.prefix is not None or args.all):
+            raise UsageError("give KEY…, --keys-from FILE, --prefix P or --all")
         settings, store, with_originals = _settings_and_store(args)
         policy = load_policy()
         keys = _keys(args, store, policy, with_originals)
@@ -808,8 +830,8 @@ def warm_options(
 def run_warm(args: argparse.Namespace) -> int:
     """Pre-generate variants; exit 0 when none failed, 1 when any did, 2 on bad usage."""
     try:
-        if not (args.keys or args.prefix is not None or args.all):
-            raise UsageError("give KEY…, --prefix P or --all")
+        if not (args.keys or args.keys_from or args.prefix is not None or args.all):
+            raise UsageError("give KEY…, --keys-from FILE, --prefix P or --all")
         settings, store, with_originals = _settings_and_store(args)
         if not with_originals:
             raise UsageError("warm needs originals: --originals DIR or --originals-bucket")
@@ -846,13 +868,7 @@ def run_warm(args: argparse.Namespace) -> int:
 
 
 def _warm_keys(args: argparse.Namespace, store: ImageStore, policy: Policy) -> list[str]:
-    keys: dict[str, None] = {}
-    for raw in args.keys:
-        key = raw.removeprefix("/")
-        try:
-            keys[validate_key(key, policy)] = None
-        except BadRequest as exc:
-            raise UsageError(f"{raw!r}: {exc.message}") from None
+    keys = dict.fromkeys(_named_keys(args, policy))
     if args.all or args.prefix is not None:
         keys.update(dict.fromkeys(sorted(store.list_originals("" if args.all else args.prefix))))
     return list(keys)

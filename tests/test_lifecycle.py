@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import shutil
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -421,3 +424,48 @@ def test_purge_key_reports_listing_failures(tmp_path: Path):
 
 def test_tiny_jpeg_is_a_real_image():
     assert Image.open(io.BytesIO(tiny_jpeg())).format == "JPEG"
+
+
+# --------------------------------------------------------------------------- deploy script
+
+
+SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "purge-after-deploy.sh"
+
+
+def run_script(keys: str, extra: list[str], tmp_path: Path) -> subprocess.CompletedProcess:
+    """Run scripts/purge-after-deploy.sh with keys on stdin and this interpreter's CLI."""
+    env = {
+        **os.environ,
+        "IMAGE_ORIGIN": f"{sys.executable} -m origin_handler.cli",
+        "PURGE_REPORT": str(tmp_path / "report.json"),
+    }
+    return subprocess.run(
+        ["bash", str(SCRIPT), "-", "--", *extra],
+        input=keys,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_purge_after_deploy_script_on_the_local_endpoint(endpoint):
+    base, root = endpoint
+    assert get(base, "/photos/cat.jpg?w=256").headers["X-Cache"].startswith("Miss")
+    assert get(base, "/photos/cat.jpg?w=256").headers["X-Cache"].startswith("Hit")
+    keys = "# changed by this deploy\n/photos/cat.jpg\n\nphotos/new.jpg\n"
+    done = run_script(keys, ["--local", base, "--derived", str(root / "derived")], root)
+    assert done.returncode == 0, done.stderr
+    assert "2 originals, 1 variants found, 1 deleted" in done.stdout and "ok" in done.stdout
+    assert json.loads((root / "report.json").read_text())["ok"] is True
+    assert get(base, "/photos/cat.jpg?w=256").headers["X-Cache"].startswith("Miss")
+
+    get(base, "/photos/cat.jpg?w=256")
+    down = ["--local", "http://127.0.0.1:9", "--derived", str(root / "derived")]
+    failed = run_script("photos/cat.jpg\n", down, root)
+    assert failed.returncode == 1
+    assert "NOT invalidated" in failed.stdout and "/photos/cat.jpg/w=256,q=75,f=auto-avif" in (
+        failed.stdout
+    )
+    assert run_script("photos/../x\n", down, root).returncode == 2
