@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import socket
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -13,13 +12,12 @@ from pathlib import Path
 import boto3
 import pytest
 from moto import mock_aws
-from moto.server import ThreadedMotoServer
 
 from origin_handler.handler import Origin, build_store
 from origin_handler.policy import load_policy
 from origin_handler.settings import Settings
 from origin_handler.storage import S3Store
-from tests.conftest import FIXTURES, SAMPLES, decode
+from tests.conftest import FIXTURES, SAMPLES, decode, free_port
 
 ORIGINALS, DERIVED = "originals", "derived"
 KEY = "portrait-orientation-6.jpg"
@@ -54,35 +52,12 @@ def seed(client, *keys: str) -> None:
 
 
 @pytest.fixture
-def aws_env(monkeypatch):
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-
-
-@pytest.fixture
 def in_process(aws_env) -> Iterator[Origin]:
     with mock_aws():
         client = boto3.client("s3", region_name="eu-west-1")
         seed(client, KEY, "dir/my cat+1.jpg")
         settings = Settings(originals_bucket=ORIGINALS, derived_bucket=DERIVED)
         yield Origin(settings, S3Store(ORIGINALS, DERIVED, client), load_policy())
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def moto_server() -> Iterator[str]:
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
 
 
 @pytest.fixture
@@ -205,7 +180,7 @@ def test_unreachable_storage_is_503_no_store(aws_env):
         {
             "ORIGINALS_BUCKET": ORIGINALS,
             "DERIVED_BUCKET": DERIVED,
-            "S3_ENDPOINT_URL": f"http://127.0.0.1:{_free_port()}",
+            "S3_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}",
         }
     )
     origin = Origin(settings, build_store(settings), load_policy())

@@ -18,7 +18,7 @@ from origin_handler.policy import load_policy
 from origin_handler.server import make_server
 from origin_handler.settings import Settings
 from origin_handler.storage import LocalStore
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, free_port
 
 CHROME = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"
 
@@ -113,3 +113,56 @@ def test_edge_invalidation_endpoint(endpoint):
     done = requests.post(f"{base}/__edge/invalidate", json={"paths": ["/portrait.jpg/*"]})
     assert done.json() == {"invalidated": 1}
     assert requests.get(url).headers["X-Cache"].startswith("Miss")
+
+
+def test_serve_from_s3_over_moto_server(aws_env, moto_server, tmp_path):
+    """`image-origin serve --s3-bucket … --endpoint-url …` against a real moto_server."""
+    import subprocess
+    import sys
+    import time
+
+    import boto3
+
+    client = boto3.client("s3", endpoint_url=moto_server, region_name="eu-west-1")
+    for bucket in ("serve-originals", "serve-derived"):
+        if bucket not in [b["Name"] for b in client.list_buckets()["Buckets"]]:
+            client.create_bucket(
+                Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+            )
+    data = (SAMPLES / "portrait-orientation-6.jpg").read_bytes()
+    client.put_object(Bucket="serve-originals", Key="p/portrait.jpg", Body=data)
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "origin_handler.cli",
+            "serve",
+            "--s3-bucket",
+            "serve-originals",
+            "--derived-bucket",
+            "serve-derived",
+            "--endpoint-url",
+            moto_server,
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/p/portrait.jpg?w=300&format=webp"
+        for _ in range(100):
+            try:
+                response = requests.get(url, timeout=30)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        assert response.status_code == 200
+        assert Image.open(io.BytesIO(response.content)).size == (384, 576)
+        stored = client.get_object(Bucket="serve-derived", Key="p/portrait.jpg/w=384,q=75,f=webp")
+        assert stored["ContentType"] == "image/webp"
+        assert stored["CacheControl"] == "public, max-age=86400, s-maxage=31536000"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
