@@ -147,8 +147,8 @@ def test_serve_from_s3_over_moto_server(aws_env, moto_server, tmp_path):
             "--port",
             str(port),
         ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         url = f"http://127.0.0.1:{port}/p/portrait.jpg?w=300&format=webp"
