@@ -10,6 +10,16 @@ resource "aws_cloudfront_function" "viewer_request" {
   code    = local.viewer_request_code
 }
 
+# Adds "Vary: Accept" to variants whose format Accept decided, whichever origin answered
+# (S3 cannot store a Vary header on the derived object).
+resource "aws_cloudfront_function" "viewer_response" {
+  name    = "${var.name}-viewer-response"
+  runtime = "cloudfront-js-2.0"
+  comment = "Vary: Accept on negotiated (f=auto-...) variants."
+  publish = true
+  code    = file("${path.module}/../cloudfront/viewer-response.js")
+}
+
 ################################################################################
 # Policies
 ################################################################################
@@ -166,6 +176,11 @@ resource "aws_cloudfront_distribution" "this" {
     function_association {
       event_type   = "viewer-request"
       function_arn = aws_cloudfront_function.viewer_request.arn
+    }
+
+    function_association {
+      event_type   = "viewer-response"
+      function_arn = aws_cloudfront_function.viewer_response.arn
     }
   }
 

@@ -48,6 +48,11 @@ output "viewer_request_function_arn" {
   value       = aws_cloudfront_function.viewer_request.arn
 }
 
+output "viewer_response_function_arn" {
+  description = "ARN of the viewer-response CloudFront Function."
+  value       = aws_cloudfront_function.viewer_response.arn
+}
+
 output "events_function_name" {
   description = "Name of the originals-events function (null when enable_events is false)."
   value       = var.enable_events ? aws_lambda_function.events[0].function_name : null

@@ -246,9 +246,7 @@ def test_environment_matches_settings(root_module: Module):
 
 
 def test_viewer_request_function_is_injected_with_the_policy(root_module: Module):
-    functions = root_module.resource_names("aws_cloudfront_function")
-    assert functions, "no aws_cloudfront_function"
-    body = root_module.resources[("aws_cloudfront_function", functions[0])]
+    body = root_module.resources[("aws_cloudfront_function", "viewer_request")]
     assert _first(body["runtime"]) == "cloudfront-js-2.0"
     code = str(_first(body["code"]))
     local = REF_LOCAL.fullmatch(code.strip("${}"))
@@ -271,13 +269,32 @@ def test_viewer_request_function_is_injected_with_the_policy(root_module: Module
     interpolations = re.findall(r"(?<!\$)\$\{([^}]*)\}", text)
     assert interpolations == ["policy_json"], f"template placeholders: {interpolations}"
     assert not re.search(r"(?<!%)%\{", text), "template holds a %{ directive"
-    assoc = _first(
-        _first(
-            root_module.resources[("aws_cloudfront_distribution", "this")]["default_cache_behavior"]
-        )["function_association"]
+    assert (
+        "aws_cloudfront_function.viewer_request.arn" in _associations(root_module)["viewer-request"]
     )
-    assert _first(assoc["event_type"]) == "viewer-request"
-    assert f"aws_cloudfront_function.{functions[0]}.arn" in _first(assoc["function_arn"])
+
+
+def _associations(module: Module) -> dict[str, str]:
+    dist = module.resources[("aws_cloudfront_distribution", "this")]
+    behavior = _first(dist["default_cache_behavior"])
+    return {
+        _first(a["event_type"]): _first(a["function_arn"]) for a in behavior["function_association"]
+    }
+
+
+def test_viewer_response_function_is_attached(root_module: Module):
+    body = root_module.resources[("aws_cloudfront_function", "viewer_response")]
+    assert _first(body["runtime"]) == "cloudfront-js-2.0"
+    code = _first(body["code"])
+    path = re.fullmatch(r'\$\{file\("\$\{path\.module\}/([^"]+)"\)\}', code)
+    assert path, code
+    source = (TERRAFORM / path.group(1)).resolve()
+    assert source == ROOT / "cloudfront" / "viewer-response.js"
+    assert source.is_file(), f"{source.relative_to(ROOT)} missing"
+    assert (
+        "aws_cloudfront_function.viewer_response.arn"
+        in _associations(root_module)["viewer-response"]
+    )
 
 
 def test_function_url_is_iam_only_and_cloudfront_may_invoke_both_ways(root_module: Module):
