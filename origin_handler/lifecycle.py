@@ -234,7 +234,9 @@ class CloudFrontInvalidator:
         self.say = say or (lambda _msg: None)
 
     @classmethod
-    def create(cls, distribution_id: str, endpoint_url: str | None = None, **kw: Any) -> Any:
+    def create(
+        cls, distribution_id: str, endpoint_url: str | None = None, **kw: Any
+    ) -> CloudFrontInvalidator:
         """An invalidator with a boto3 CloudFront client (standard retries)."""
         import boto3
         from botocore.config import Config
@@ -420,6 +422,7 @@ class _NoCdn:
     target = "no CDN (--no-cdn)"
 
     def run(self, paths: list[str], reference: str, wait: bool = False) -> InvalidationReport:
+        """Nothing to send."""
         return InvalidationReport()
 
 
