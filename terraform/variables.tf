@@ -434,12 +434,12 @@ variable "warm_widths" {
 }
 
 variable "warm_formats" {
-  description = "Formats the events function pre-generates for each warm width (WARM_FORMATS)."
+  description = "Formats the events function pre-generates for each warm width (WARM_FORMATS). \"auto\" = the negotiated variants browsers actually request (auto-avif, auto-webp, auto-orig); bare avif/webp/jpeg/png are the explicit ?format= variants."
   type        = list(string)
-  default     = ["avif", "webp"]
+  default     = ["auto"]
 
   validation {
-    condition     = alltrue([for f in var.warm_formats : contains(["avif", "webp", "jpeg", "png"], f)])
-    error_message = "warm_formats may contain only avif, webp, jpeg and png."
+    condition     = alltrue([for f in var.warm_formats : contains(["auto", "auto-avif", "auto-webp", "auto-orig", "avif", "webp", "jpeg", "png"], f)])
+    error_message = "warm_formats may contain only auto, auto-avif, auto-webp, auto-orig, avif, webp, jpeg and png."
   }
 }
