@@ -107,13 +107,7 @@ class S3Store:
             raise _s3_error(exc, "original") from None
         if len(body) > max_bytes:
             raise TooLarge(f"original is over {max_bytes} bytes")
-        return StoredObject(
-            body,
-            resp.get("ContentType", "application/octet-stream"),
-            resp.get("ETag", ""),
-            resp.get("LastModified"),
-            resp.get("Metadata", {}),
-        )
+        return _from_s3(resp, body)
 
     def get_derived(self, key: str) -> StoredObject | None:
         """A stored variant, or None when there is none yet."""
@@ -125,13 +119,7 @@ class S3Store:
             if isinstance(error, NotFound):
                 return None
             raise error from None
-        return StoredObject(
-            body,
-            resp.get("ContentType", "application/octet-stream"),
-            resp.get("ETag", ""),
-            resp.get("LastModified"),
-            resp.get("Metadata", {}),
-        )
+        return _from_s3(resp, body)
 
     def put_derived(self, key: str, obj: StoredObject, cache_control: str) -> None:
         """Write a variant with the headers CloudFront will serve it with."""
@@ -179,6 +167,17 @@ class S3Store:
                 raise _s3_error(exc, "delete") from None
             failed.extend(err["Key"] for err in resp.get("Errors", []))
         return failed
+
+
+def _from_s3(resp: dict[str, Any], body: bytes) -> StoredObject:
+    """A StoredObject from a GetObject answer whose body was already read."""
+    return StoredObject(
+        body,
+        resp.get("ContentType", "application/octet-stream"),
+        resp.get("ETag", ""),
+        resp.get("LastModified"),
+        resp.get("Metadata", {}),
+    )
 
 
 def _s3_error(exc: Exception, what: str) -> Exception:
