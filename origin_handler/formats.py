@@ -71,8 +71,40 @@ class Encoder:
 # Calibrated by bench/calibrate.py (see README "Quality calibration"): the same public q
 # gives about the same SSIMULACRA2 score in JPEG, WebP and AVIF on the sample photos.
 JPEG_SCALE = QualityScale(((1, 1), (100, 100)))
-WEBP_SCALE = QualityScale(((1, 1), (100, 100)))
-AVIF_SCALE = QualityScale(((1, 1), (100, 100)))
+WEBP_SCALE = QualityScale(
+    (
+        (1, 1),
+        (20, 2),
+        (30, 14),
+        (40, 29),
+        (50, 43),
+        (60, 56),
+        (70, 77),
+        (75, 82),
+        (80, 87),
+        (85, 91),
+        (90, 94),
+        (95, 100),
+        (100, 100),
+    )
+)
+AVIF_SCALE = QualityScale(
+    (
+        (1, 1),
+        (20, 3),
+        (30, 18),
+        (40, 28),
+        (50, 36),
+        (60, 41),
+        (70, 49),
+        (75, 55),
+        (80, 64),
+        (85, 73),
+        (90, 83),
+        (95, 94),
+        (100, 100),
+    )
+)
 
 # AVIF speed 7: measured ~7× faster than speed 5 for ~8 % more bytes (README, benchmark).
 AVIF_SPEED = 7
