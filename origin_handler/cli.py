@@ -11,7 +11,7 @@ COMMANDS = {
     "serve": ("origin_handler.server", "run the local endpoint (edge + origin) over HTTP"),
     "package": ("origin_handler.packaging", "build the Lambda deployment zip"),
     "invalidate": ("origin_handler.lifecycle", "purge an original's variants and CDN cache"),
-    "warm": ("origin_handler.lifecycle", "pre-generate variants for many originals"),
+    "warm": ("origin_handler.warm", "pre-generate variants for many originals"),
 }
 
 

@@ -32,21 +32,19 @@ from urllib.parse import unquote_plus
 from . import logs
 from .errors import BadRequest
 from .handler import Origin, build_store
-from .lifecycle import (
+from .invalidation import (
     DEFAULT_EXACT_MAX,
     CloudFrontInvalidator,
     InvalidationFailed,
     caller_reference,
-    check_warm_options,
-    parse_formats,
-    purge_key,
-    warm_keys,
     wildcard_path,
 )
+from .lifecycle import purge_key
 from .policy import Policy, load_policy
 from .request import validate_key
 from .settings import Settings, SettingsError
 from .storage import ImageStore
+from .warm import check_warm_options, parse_formats, warm_keys
 
 TEST_EVENT = "s3:TestEvent"
 WARM_CONCURRENCY = 4  # variants rendered at once per record

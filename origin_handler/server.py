@@ -12,11 +12,11 @@ from urllib.parse import urlsplit
 from . import logs
 from .edge import Edge, EdgeResponse
 from .formats import sniff
+from .invalidation import LOCAL_INVALIDATE_PATH
 from .request import encode_key
 
 DEMO_WIDTHS = (256, 384, 640, 750, 828, 1080, 1200, 1920)
 DEMO_SIZES = "(max-width: 640px) 100vw, (max-width: 1200px) 50vw, 33vw"
-INVALIDATE_PATH = "/__edge/invalidate"
 
 
 def demo_page(edge: Edge) -> bytes:
@@ -57,7 +57,7 @@ def make_handler(edge: Edge) -> type[BaseHTTPRequestHandler]:
             self._serve("HEAD")
 
         def do_POST(self) -> None:
-            if urlsplit(self.path).path != INVALIDATE_PATH:
+            if urlsplit(self.path).path != LOCAL_INVALIDATE_PATH:
                 self._send(EdgeResponse(405, {"Content-Type": "text/plain"}, b"405\n"))
                 return
             length = int(self.headers.get("Content-Length") or 0)

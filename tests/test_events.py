@@ -14,11 +14,11 @@ import pytest
 
 from origin_handler import events, logs
 from origin_handler.events import EventProcessor, lambda_handler
-from origin_handler.lifecycle import CloudFrontInvalidator, exact_path
+from origin_handler.invalidation import CloudFrontInvalidator, exact_path
 from origin_handler.policy import load_policy
 from origin_handler.settings import Settings, SettingsError
 from tests.conftest import FIXTURES, decode
-from tests.test_lifecycle import (
+from tests.lifecycle_support import (
     CAT,
     CAT_VARIANTS,
     DERIVED,

@@ -1,176 +1,47 @@
-"""Purge, invalidate and warm: against moto (S3 + CloudFront) and the real local endpoint."""
+"""Purging originals and the `invalidate` command: moto, the real local endpoint, the script."""
 
 from __future__ import annotations
 
-import argparse
-import io
 import json
 import os
-import shutil
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
 import requests
-from botocore.exceptions import ClientError
-from moto import mock_aws
-from PIL import Image
 
-from origin_handler import lifecycle
 from origin_handler.edge import Edge
 from origin_handler.handler import Origin
-from origin_handler.lifecycle import (
-    CloudFrontInvalidator,
-    exact_path,
-    invalidate_keys,
-    key_paths,
-    plan_batches,
-    purge_key,
-    warm_keys,
-    wildcard_path,
-)
+from origin_handler.invalidation import CloudFrontInvalidator, exact_path
+from origin_handler.lifecycle import invalidate_keys, purge_key
 from origin_handler.policy import load_policy
 from origin_handler.server import make_server
 from origin_handler.settings import Settings
-from origin_handler.storage import LocalStore, S3Store, StoredObject
-from tests.conftest import SAMPLES, decode, encode
+from origin_handler.storage import LocalStore, StoredObject
+from tests.conftest import decode
+from tests.lifecycle_support import (
+    CAT,
+    CAT_VARIANTS,
+    ORIGINALS,
+    SURVIVORS,
+    aws,  # noqa: F401  (the moto fixture)
+    derived_keys,
+    invalidated_paths,
+    put_derived,
+    run_cli,
+    tiny_jpeg,
+)
 
-ORIGINALS = "image-origin-originals"
-DERIVED = "image-origin-derived"
 CHROME = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"
-CAT = "photos/cat.jpg"
-CAT_VARIANTS = [
-    f"{CAT}/w=640,q=75,f=auto-avif",
-    f"{CAT}/w=640,q=75,f=auto-webp",
-    f"{CAT}/w=1080,q=75,f=auto-orig",
-]
-SURVIVORS = [
-    "photos/cat.jpg.bak/w=640,q=75,f=auto-avif",  # a sibling whose name starts with the key
-    "photos/cat.jpg/x.jpg/w=640,q=75,f=auto-avif",  # a variant of a deeper original
-    "photos/cathedral.png/w=640,q=75,f=auto-webp",
-]
-
-
-def tiny_jpeg(colour: tuple[int, int, int] = (200, 60, 30)) -> bytes:
-    """A small real JPEG (keeps renders fast)."""
-    im = Image.new("RGB", (320, 200), colour)
-    im.paste((20, 90, 200), (0, 0, 160, 100))
-    return encode(im, "JPEG", quality=90)
-
-
-def run_cli(command: str, argv: list[str]) -> int:
-    """Parse argv with the command's own options and run it (as `image-origin` does)."""
-    parser = argparse.ArgumentParser()
-    getattr(lifecycle, f"add_{command}_arguments")(parser)
-    return getattr(lifecycle, f"run_{command}")(parser.parse_args(argv))
-
-
-# --------------------------------------------------------------------------- paths
-
-
-def test_paths_are_the_cache_key_uris_and_wildcards_stop_at_the_key():
-    assert exact_path(f"{CAT}/w=640,q=75,f=auto-avif") == "/photos/cat.jpg/w=640,q=75,f=auto-avif"
-    # Non-ASCII and unsafe characters are percent-encoded exactly as the edge writes the URI.
-    assert exact_path("a b/ü+*.jpg/q=75,f=webp") == "/a%20b/%C3%BC%2B%2A.jpg/q=75,f=webp"
-    # "/KEY/*", never "/KEY*" (that would hit /photos/cat.jpg.bak/… too); a "*" in a key is
-    # encoded, so it is never a wildcard.
-    assert wildcard_path(CAT) == "/photos/cat.jpg/*"
-    assert wildcard_path("odd*name.jpg") == "/odd%2Aname.jpg/*"
-
-
-def test_auto_mode_uses_exact_paths_for_few_variants_and_one_wildcard_for_many():
-    few = key_paths(CAT, CAT_VARIANTS, "auto", 3)
-    assert few == [exact_path(v) for v in CAT_VARIANTS]
-    many = [f"{CAT}/w={w},q=75,f=auto-avif" for w in (16, 32, 48, 64)]
-    assert key_paths(CAT, many, "auto", 3) == ["/photos/cat.jpg/*"]
-    assert key_paths(CAT, [], "auto", 3) == []
-    assert key_paths(CAT, [], "wildcard", 3) == ["/photos/cat.jpg/*"]
-    assert len(key_paths(CAT, many, "exact", 3)) == 4
-
-
-def test_batches_respect_cloudfront_in_progress_limits():
-    wild = [f"/k{i}.jpg/*" for i in range(40)]
-    exact = [f"/k{i}.jpg/q=75,f=webp" for i in range(3500)]
-    batches = plan_batches(exact + wild + wild[:3])  # duplicates collapse
-    assert [len(b) for b in batches] == [3000, 500, 15, 15, 10]
-    assert all(not p.endswith("*") for b in batches[:2] for p in b)
-    assert all(p.endswith("*") for b in batches[2:] for p in b)
 
 
 # --------------------------------------------------------------------------- moto
 
 
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    """Moto S3 + CloudFront with both buckets and a distribution; env wired like Lambda's."""
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-        monkeypatch.setenv(name, "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    for name in ("ORIGINALS_DIR", "DERIVED_DIR", "S3_ENDPOINT_URL", "WARM_WIDTHS", "WARM_FORMATS"):
-        monkeypatch.delenv(name, raising=False)
-    with mock_aws():
-        s3 = boto3.client("s3")
-        s3.create_bucket(Bucket=ORIGINALS)
-        s3.create_bucket(Bucket=DERIVED)
-        cf = boto3.client("cloudfront")
-        dist = cf.create_distribution(DistributionConfig=distribution_config())["Distribution"]
-        monkeypatch.setenv("ORIGINALS_BUCKET", ORIGINALS)
-        monkeypatch.setenv("DERIVED_BUCKET", DERIVED)
-        monkeypatch.setenv("DISTRIBUTION_ID", dist["Id"])
-        yield {"s3": s3, "cf": cf, "dist": dist["Id"], "store": S3Store(ORIGINALS, DERIVED, s3)}
-
-
-def distribution_config() -> dict[str, Any]:
-    """The smallest distribution moto accepts."""
-    return {
-        "CallerReference": "image-origin-tests",
-        "Comment": "",
-        "Enabled": True,
-        "Origins": {
-            "Quantity": 1,
-            "Items": [
-                {
-                    "Id": "derived",
-                    "DomainName": f"{DERIVED}.s3.amazonaws.com",
-                    "S3OriginConfig": {"OriginAccessIdentity": ""},
-                }
-            ],
-        },
-        "DefaultCacheBehavior": {
-            "TargetOriginId": "derived",
-            "ViewerProtocolPolicy": "redirect-to-https",
-            "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6",
-        },
-    }
-
-
-def put_derived(s3: Any, keys: list[str]) -> None:
-    """Stored variants (content does not matter to purging)."""
-    for key in keys:
-        s3.put_object(Bucket=DERIVED, Key=key, Body=b"variant", ContentType="image/avif")
-
-
-def derived_keys(s3: Any) -> list[str]:
-    """Everything in the derived bucket."""
-    return sorted(o["Key"] for o in s3.list_objects_v2(Bucket=DERIVED).get("Contents", []))
-
-
-def invalidated_paths(cf: Any, dist: str) -> list[list[str]]:
-    """The paths of every invalidation created, oldest first."""
-    items = cf.list_invalidations(DistributionId=dist)["InvalidationList"].get("Items", [])
-    batches = []
-    for item in sorted(items, key=lambda i: i["CreateTime"]):
-        inv = cf.get_invalidation(DistributionId=dist, Id=item["Id"])["Invalidation"]
-        batches.append(inv["InvalidationBatch"]["Paths"]["Items"])
-    return batches
-
-
-def test_overwrite_purges_exactly_that_originals_variants_and_invalidates_them(aws):
+def test_overwrite_purges_exactly_that_originals_variants_and_invalidates_them(aws):  # noqa: F811
     s3, cf, dist = aws["s3"], aws["cf"], aws["dist"]
     put_derived(s3, CAT_VARIANTS + SURVIVORS)
     invalidator = CloudFrontInvalidator(cf, dist, poll_seconds=0)
@@ -188,59 +59,7 @@ def test_overwrite_purges_exactly_that_originals_variants_and_invalidates_them(a
     assert len(invalidated_paths(cf, dist)) == 1
 
 
-def test_hundreds_of_keys_go_out_as_wildcard_batches_of_15_waiting_in_between(aws):
-    s3, cf, dist = aws["s3"], aws["cf"], aws["dist"]
-    keys = [f"gallery/img-{i:03}.jpg" for i in range(40)]
-    put_derived(s3, [f"{k}/w={w},q=75,f=auto-avif" for k in keys for w in (256, 640, 1080, 1920)])
-    waited: list[str] = []
-    invalidator = CloudFrontInvalidator(cf, dist, poll_seconds=0)
-    real_wait = invalidator.wait
-    invalidator.wait = lambda ids, deadline=None: waited.extend(ids) or real_wait(ids, deadline)
-
-    report = invalidate_keys(aws["store"], invalidator, keys, wait=True, progress=False)
-
-    assert report.ok and derived_keys(s3) == []
-    batches = invalidated_paths(cf, dist)
-    assert [len(b) for b in batches] == [15, 15, 10]
-    assert sorted(p for b in batches for p in b) == sorted(f"/{k}/*" for k in keys)
-    # Each later wildcard batch waited for the previous one; --wait then waited for all.
-    ids = [s.id for s in report.cdn.submitted]
-    assert waited[:2] == ids[:2] and waited[2:] == ids
-    assert all(s.status.lower() == "completed" for s in report.cdn.submitted)
-
-
-class BusyOnce:
-    """The moto CloudFront client, answering TooManyInvalidationsInProgress once."""
-
-    def __init__(self, client: Any) -> None:
-        self.client = client
-        self.refused = 0
-
-    def create_invalidation(self, **kw: Any) -> Any:
-        if not self.refused:
-            self.refused += 1
-            error = {"Error": {"Code": "TooManyInvalidationsInProgress", "Message": "busy"}}
-            raise ClientError(error, "CreateInvalidation")
-        return self.client.create_invalidation(**kw)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.client, name)
-
-
-def test_too_many_in_progress_waits_and_retries(aws):
-    cf, dist = aws["cf"], aws["dist"]
-    busy = BusyOnce(cf)
-    slept: list[float] = []
-    invalidator = CloudFrontInvalidator(busy, dist, poll_seconds=0.01, sleep=slept.append)
-    report = invalidator.run(["/photos/cat.jpg/*"], "ref")
-    assert report.ok and busy.refused == 1 and slept  # nothing in progress: it slept, retried
-    assert invalidated_paths(cf, dist) == [["/photos/cat.jpg/*"]]
-    # In a Lambda (patient=False) the refusal is an error the caller turns into an SQS retry.
-    with pytest.raises(lifecycle.InvalidationFailed, match="TooManyInvalidationsInProgress"):
-        CloudFrontInvalidator(BusyOnce(cf), dist).submit(["/x/*"], "r2", patient=False)
-
-
-def test_cli_reports_what_was_and_was_not_done_and_exits_non_zero(aws, capsys):
+def test_cli_reports_what_was_and_was_not_done_and_exits_non_zero(aws, capsys):  # noqa: F811
     s3 = aws["s3"]
     put_derived(s3, CAT_VARIANTS)
     code = run_cli("invalidate", [CAT, "--distribution-id", "ENOSUCHDIST", "--json"])
@@ -257,7 +76,8 @@ def test_cli_reports_what_was_and_was_not_done_and_exits_non_zero(aws, capsys):
 
 
 def test_cli_prefix_finds_deleted_originals_by_their_variants_and_dry_run_changes_nothing(
-    aws, capsys
+    aws,  # noqa: F811
+    capsys,
 ):
     s3 = aws["s3"]
     s3.put_object(Bucket=ORIGINALS, Key=CAT, Body=tiny_jpeg())
@@ -276,80 +96,16 @@ def test_cli_prefix_finds_deleted_originals_by_their_variants_and_dry_run_change
     )
 
 
-def test_cli_all_invalidates_one_star_path(aws, capsys):
+def test_cli_all_invalidates_one_star_path(aws, capsys):  # noqa: F811
     put_derived(aws["s3"], CAT_VARIANTS + SURVIVORS)
     assert run_cli("invalidate", ["--all"]) == 0
     assert derived_keys(aws["s3"]) == []
     assert invalidated_paths(aws["cf"], aws["dist"]) == [["/*"]]
 
 
-def test_cli_rejects_bad_usage(aws, capsys):
+def test_cli_rejects_bad_usage(aws, capsys):  # noqa: F811
     assert run_cli("invalidate", []) == 2
     assert run_cli("invalidate", ["photos/../etc"]) == 2
-    assert run_cli("warm", [CAT, "--widths", "641"]) == 2
-    assert "641 is not in the policy" in capsys.readouterr().err
-
-
-# --------------------------------------------------------------------------- warm
-
-
-def test_warm_twice_second_run_skips_everything_s3(aws, capsys):
-    s3 = aws["s3"]
-    for name in ("a.jpg", "b.jpg"):
-        s3.put_object(Bucket=ORIGINALS, Key=f"photos/{name}", Body=tiny_jpeg())
-    argv = ["--prefix", "photos/", "--widths", "64,128", "--json"]
-
-    assert run_cli("warm", argv) == 0
-    first = json.loads(capsys.readouterr().out)
-    assert (first["done"], first["skipped"], first["failed"]) == (12, 0, [])
-    assert "photos/a.jpg/w=64,q=75,f=auto-avif" in derived_keys(s3)
-
-    assert run_cli("warm", argv) == 0
-    second = json.loads(capsys.readouterr().out)
-    assert (second["done"], second["skipped"], second["failed"]) == (0, 12, [])
-
-
-def test_warm_renders_what_browsers_ask_for(tmp_path: Path):
-    originals = tmp_path / "originals"
-    (originals / "photos").mkdir(parents=True)
-    shutil.copy(SAMPLES / "portrait-orientation-6.jpg", originals / "photos" / "p.jpg")
-    store = LocalStore(originals, tmp_path / "derived")
-    policy = load_policy()
-    origin = Origin(Settings(), store, policy)
-    formats = lifecycle.parse_formats(["auto"])
-    report = warm_keys(origin, ["photos/p.jpg"], [64], formats, 75, progress=False)
-    assert report.ok and len(report.done) == 3
-    for ops, mime in (("f=auto-avif", "image/avif"), ("f=auto-orig", "image/jpeg")):
-        obj = store.get_derived(f"photos/p.jpg/w=64,q=75,{ops}")
-        assert obj is not None and obj.content_type == mime
-        assert decode(obj.body).size == (64, 96)  # EXIF orientation 6 applied: portrait
-
-
-def test_warm_failures_are_reported_with_reasons(tmp_path: Path, capsys):
-    originals = tmp_path / "originals"
-    originals.mkdir()
-    (originals / "ok.jpg").write_bytes(tiny_jpeg())
-    (originals / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated jpeg")
-    argv = ["--originals", str(originals), "--derived", str(tmp_path / "d"), "--all"]
-    code = run_cli("warm", [*argv, "missing.jpg", "--widths", "64", "--formats", "webp"])
-    out = capsys.readouterr().out
-    assert code == 1
-    assert "1 generated, 0 skipped (present), 2 failed" in out
-    assert "FAILED broken.jpg/w=64,q=75,f=webp: 4" in out
-    assert "FAILED missing.jpg/w=64,q=75,f=webp: 404 no such original" in out
-
-
-def test_warm_dry_run_lists_and_writes_nothing(tmp_path: Path, capsys):
-    originals = tmp_path / "originals"
-    originals.mkdir()
-    (originals / "ok.jpg").write_bytes(tiny_jpeg())
-    derived = tmp_path / "d"
-    argv = ["--originals", str(originals), "--derived", str(derived), "ok.jpg", "--dry-run"]
-    assert run_cli("warm", [*argv, "--widths", "64", "--formats", "auto-avif,png"]) == 0
-    out = capsys.readouterr().out
-    assert "would generate ok.jpg/w=64,q=75,f=auto-avif" in out
-    assert "would generate ok.jpg/w=64,q=75,f=png" in out
-    assert not any(p.is_file() for p in derived.rglob("*"))
 
 
 # --------------------------------------------------------------------------- local endpoint
@@ -420,10 +176,6 @@ def test_purge_key_reports_listing_failures(tmp_path: Path):
 
     result = purge_key(Broken(tmp_path / "o", tmp_path / "d"), CAT)
     assert not result.ok and result.error == "listing failed: storage is busy, try again"
-
-
-def test_tiny_jpeg_is_a_real_image():
-    assert Image.open(io.BytesIO(tiny_jpeg())).format == "JPEG"
 
 
 # --------------------------------------------------------------------------- deploy script

@@ -1,0 +1,111 @@
+"""Shared by the invalidation, lifecycle, warm and events tests: moto S3 + CloudFront, keys, CLI."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from PIL import Image
+
+from origin_handler.cli import COMMANDS
+from origin_handler.storage import S3Store
+from tests.conftest import encode
+
+ORIGINALS = "image-origin-originals"
+DERIVED = "image-origin-derived"
+CAT = "photos/cat.jpg"
+CAT_VARIANTS = [
+    f"{CAT}/w=640,q=75,f=auto-avif",
+    f"{CAT}/w=640,q=75,f=auto-webp",
+    f"{CAT}/w=1080,q=75,f=auto-orig",
+]
+SURVIVORS = [
+    "photos/cat.jpg.bak/w=640,q=75,f=auto-avif",  # a sibling whose name starts with the key
+    "photos/cat.jpg/x.jpg/w=640,q=75,f=auto-avif",  # a variant of a deeper original
+    "photos/cathedral.png/w=640,q=75,f=auto-webp",
+]
+
+
+def tiny_jpeg(colour: tuple[int, int, int] = (200, 60, 30)) -> bytes:
+    """A small real JPEG (keeps renders fast)."""
+    im = Image.new("RGB", (320, 200), colour)
+    im.paste((20, 90, 200), (0, 0, 160, 100))
+    return encode(im, "JPEG", quality=90)
+
+
+def run_cli(command: str, argv: list[str]) -> int:
+    """Parse argv with the command's own options and run it (as `image-origin` does)."""
+    module = importlib.import_module(COMMANDS[command][0])
+    parser = argparse.ArgumentParser()
+    getattr(module, f"add_{command}_arguments")(parser)
+    return getattr(module, f"run_{command}")(parser.parse_args(argv))
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    """Moto S3 + CloudFront with both buckets and a distribution; env wired like Lambda's."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.setenv(name, "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    for name in ("ORIGINALS_DIR", "DERIVED_DIR", "S3_ENDPOINT_URL", "WARM_WIDTHS", "WARM_FORMATS"):
+        monkeypatch.delenv(name, raising=False)
+    with mock_aws():
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket=ORIGINALS)
+        s3.create_bucket(Bucket=DERIVED)
+        cf = boto3.client("cloudfront")
+        dist = cf.create_distribution(DistributionConfig=distribution_config())["Distribution"]
+        monkeypatch.setenv("ORIGINALS_BUCKET", ORIGINALS)
+        monkeypatch.setenv("DERIVED_BUCKET", DERIVED)
+        monkeypatch.setenv("DISTRIBUTION_ID", dist["Id"])
+        yield {"s3": s3, "cf": cf, "dist": dist["Id"], "store": S3Store(ORIGINALS, DERIVED, s3)}
+
+
+def distribution_config() -> dict[str, Any]:
+    """The smallest distribution moto accepts."""
+    return {
+        "CallerReference": "image-origin-tests",
+        "Comment": "",
+        "Enabled": True,
+        "Origins": {
+            "Quantity": 1,
+            "Items": [
+                {
+                    "Id": "derived",
+                    "DomainName": f"{DERIVED}.s3.amazonaws.com",
+                    "S3OriginConfig": {"OriginAccessIdentity": ""},
+                }
+            ],
+        },
+        "DefaultCacheBehavior": {
+            "TargetOriginId": "derived",
+            "ViewerProtocolPolicy": "redirect-to-https",
+            "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6",
+        },
+    }
+
+
+def put_derived(s3: Any, keys: list[str]) -> None:
+    """Stored variants (content does not matter to purging)."""
+    for key in keys:
+        s3.put_object(Bucket=DERIVED, Key=key, Body=b"variant", ContentType="image/avif")
+
+
+def derived_keys(s3: Any) -> list[str]:
+    """Everything in the derived bucket."""
+    return sorted(o["Key"] for o in s3.list_objects_v2(Bucket=DERIVED).get("Contents", []))
+
+
+def invalidated_paths(cf: Any, dist: str) -> list[list[str]]:
+    """The paths of every invalidation created, oldest first."""
+    items = cf.list_invalidations(DistributionId=dist)["InvalidationList"].get("Items", [])
+    batches = []
+    for item in sorted(items, key=lambda i: i["CreateTime"]):
+        inv = cf.get_invalidation(DistributionId=dist, Id=item["Id"])["Invalidation"]
+        batches.append(inv["InvalidationBatch"]["Paths"]["Items"])
+    return batches

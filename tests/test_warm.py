@@ -1,0 +1,94 @@
+"""Pre-generating variants (`warm`): moto S3 and local directories."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from pathlib import Path
+
+from PIL import Image
+
+from origin_handler import warm
+from origin_handler.handler import Origin
+from origin_handler.policy import load_policy
+from origin_handler.settings import Settings
+from origin_handler.storage import LocalStore
+from origin_handler.warm import warm_keys
+from tests.conftest import SAMPLES, decode
+from tests.lifecycle_support import (
+    CAT,
+    ORIGINALS,
+    aws,  # noqa: F401  (the moto fixture)
+    derived_keys,
+    run_cli,
+    tiny_jpeg,
+)
+
+
+def test_cli_rejects_widths_outside_the_policy(aws, capsys):  # noqa: F811
+    assert run_cli("warm", [CAT, "--widths", "641"]) == 2
+    assert "641 is not in the policy" in capsys.readouterr().err
+
+
+def test_warm_twice_second_run_skips_everything_s3(aws, capsys):  # noqa: F811
+    s3 = aws["s3"]
+    for name in ("a.jpg", "b.jpg"):
+        s3.put_object(Bucket=ORIGINALS, Key=f"photos/{name}", Body=tiny_jpeg())
+    argv = ["--prefix", "photos/", "--widths", "64,128", "--json"]
+
+    assert run_cli("warm", argv) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert (first["done"], first["skipped"], first["failed"]) == (12, 0, [])
+    assert "photos/a.jpg/w=64,q=75,f=auto-avif" in derived_keys(s3)
+
+    assert run_cli("warm", argv) == 0
+    second = json.loads(capsys.readouterr().out)
+    assert (second["done"], second["skipped"], second["failed"]) == (0, 12, [])
+
+
+def test_warm_renders_what_browsers_ask_for(tmp_path: Path):
+    originals = tmp_path / "originals"
+    (originals / "photos").mkdir(parents=True)
+    shutil.copy(SAMPLES / "portrait-orientation-6.jpg", originals / "photos" / "p.jpg")
+    store = LocalStore(originals, tmp_path / "derived")
+    policy = load_policy()
+    origin = Origin(Settings(), store, policy)
+    formats = warm.parse_formats(["auto"])
+    report = warm_keys(origin, ["photos/p.jpg"], [64], formats, 75, progress=False)
+    assert report.ok and len(report.done) == 3
+    for ops, mime in (("f=auto-avif", "image/avif"), ("f=auto-orig", "image/jpeg")):
+        obj = store.get_derived(f"photos/p.jpg/w=64,q=75,{ops}")
+        assert obj is not None and obj.content_type == mime
+        assert decode(obj.body).size == (64, 96)  # EXIF orientation 6 applied: portrait
+
+
+def test_warm_failures_are_reported_with_reasons(tmp_path: Path, capsys):
+    originals = tmp_path / "originals"
+    originals.mkdir()
+    (originals / "ok.jpg").write_bytes(tiny_jpeg())
+    (originals / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated jpeg")
+    argv = ["--originals", str(originals), "--derived", str(tmp_path / "d"), "--all"]
+    code = run_cli("warm", [*argv, "missing.jpg", "--widths", "64", "--formats", "webp"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "1 generated, 0 skipped (present), 2 failed" in out
+    assert "FAILED broken.jpg/w=64,q=75,f=webp: 4" in out
+    assert "FAILED missing.jpg/w=64,q=75,f=webp: 404 no such original" in out
+
+
+def test_warm_dry_run_lists_and_writes_nothing(tmp_path: Path, capsys):
+    originals = tmp_path / "originals"
+    originals.mkdir()
+    (originals / "ok.jpg").write_bytes(tiny_jpeg())
+    derived = tmp_path / "d"
+    argv = ["--originals", str(originals), "--derived", str(derived), "ok.jpg", "--dry-run"]
+    assert run_cli("warm", [*argv, "--widths", "64", "--formats", "auto-avif,png"]) == 0
+    out = capsys.readouterr().out
+    assert "would generate ok.jpg/w=64,q=75,f=auto-avif" in out
+    assert "would generate ok.jpg/w=64,q=75,f=png" in out
+    assert not any(p.is_file() for p in derived.rglob("*"))
+
+
+def test_tiny_jpeg_is_a_real_image():
+    assert Image.open(io.BytesIO(tiny_jpeg())).format == "JPEG"
