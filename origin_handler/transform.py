@@ -114,11 +114,9 @@ def render(
         src_w, src_h = src_h, src_w
     geometry = plan(src_w, src_h, req, policy)
     frames = _frame_count(im)
-    out_format = req.format
-    encoder = ENCODERS.get(out_format)
+    animatable = req.format in ENCODERS and ENCODERS[req.format].animation
     animate = (
-        encoder is not None
-        and encoder.animation
+        animatable
         and 1 < frames <= limits.max_frames
         and frames * geometry.size[0] * geometry.size[1] <= limits.max_animated_pixels
     )
@@ -127,17 +125,15 @@ def render(
         pictures, durations = _render_animation(im, orientation, geometry, limits)
         clock.lap("resize")
     else:
-        picture = _render_frame(im, orientation, geometry, clock)
-        pictures, durations = [picture], []
+        pictures, durations = [_render_frame(im, orientation, geometry, clock)], []
     source_alpha = any(_has_alpha(p) for p in pictures)
-    if req.format == ORIGINAL_FAMILY:
+    out_format = req.format
+    if out_format == ORIGINAL_FAMILY:
         out_format = "png" if source_alpha else "jpeg"
-        encoder = ENCODERS[out_format]
-    assert encoder is not None
+    encoder = ENCODERS[out_format]
     pictures = [_finish(p, encoder.alpha, source_alpha, geometry, background) for p in pictures]
     body = _encode(pictures, durations, encoder, req.quality, im.info.get("loop", 0))
-    clock.lap("encode")
-    result = Rendered(body, encoder.content_type, out_format, *pictures[0].size)
+    width, height = pictures[0].size
     untouched = (
         SOURCE_FAMILY.get(source_format) == out_format
         and orientation == 1
@@ -147,11 +143,18 @@ def render(
         and not _needs_colour_conversion(im)
         and frames == 1
     )
-    if untouched:
-        stripped = passthrough.strip(data, out_format)
-        if stripped is not None and len(stripped) <= len(body):
-            result = Rendered(stripped, encoder.content_type, out_format, *im.size, True)
-    return Rendered(**{**result.__dict__, "timings": clock.laps})
+    stripped = passthrough.strip(data, out_format) if untouched else None
+    served_original = stripped is not None and len(stripped) <= len(body)
+    clock.lap("encode")
+    return Rendered(
+        stripped if served_original else body,
+        encoder.content_type,
+        out_format,
+        width,
+        height,
+        served_original,
+        clock.laps,
+    )
 
 
 class _Clock:
