@@ -106,7 +106,7 @@ AVIF_SCALE = QualityScale(
     )
 )
 
-# AVIF speed 7 (docs/bench.md): 12 MP → w1280 encode 352 ms vs 2383 ms at speed 5 (6.8×)
+# AVIF speed 7 (README, Benchmarks): 12 MP → w1280 encode 352 ms vs 2383 ms at speed 5 (6.8×)
 # for +17 % bytes at equal SSIMULACRA2; speed 8 halves the time again but costs ~+20 %
 # more bytes, speed 6 takes ~0.8 s. On a cached CDN variant the encode is paid once.
 AVIF_SPEED = 7

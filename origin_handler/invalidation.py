@@ -1,6 +1,6 @@
 """CDN side of purging: which paths to invalidate, in which batches, sent where.
 
-Which CloudFront paths (see docs/lifecycle.md for the cost arithmetic):
+Which CloudFront paths (see the README, "Which CloudFront paths", for the cost arithmetic):
 
 * every path costs the same (first 1,000 a month free, then $0.005 each), exact or ``*``;
 * at most 15 wildcard paths and, independently, 3,000 exact paths may be in progress;

@@ -30,7 +30,7 @@ SRGB = ImageCms.createProfile("sRGB")
 # JPEGs are drafted first (below), which leaves less than 4× for the resize: no reduce.
 REDUCING_GAP = 2.0
 # Decode JPEGs in the DCT domain down to about twice the target, never straight to it.
-# Measured (docs/bench.md): oversample 1.5 lets draft() pick 1/4 or
+# Measured (README, Benchmarks): oversample 1.5 lets draft() pick 1/4 or
 # 1/8, whose 2×2 / DC-only IDCTs drop SSIMULACRA2 (against a full-size LANCZOS resize) from
 # 96 to 87–90 at w320/w640 of a 12 MP photo; libvips' thumbnail scores 94.7–95.7 there.
 DRAFT_OVERSAMPLE = 2.0

@@ -124,7 +124,7 @@ variable "lambda_architecture" {
 }
 
 variable "lambda_memory_size" {
-  description = "Memory of the origin function in MB. 1769 MB is where Lambda gives one full vCPU; the pipeline is single-threaded except AVIF encoding (0.59x time on two vCPUs), so more memory mostly costs more. See docs/deploy.md."
+  description = "Memory of the origin function in MB. 1769 MB is where Lambda gives one full vCPU; the pipeline is single-threaded except AVIF encoding (0.54x encode time on two vCPUs), so more memory mostly costs more. See the README, section Memory and timeout."
   type        = number
   default     = 1769
 

@@ -48,7 +48,7 @@ def test_canonical_output_is_a_fixed_point(vector: dict) -> None:
 
 
 def test_variant_space_per_original_is_the_documented_size() -> None:
-    """docs/site.md quotes these numbers; every counted ops segment must parse as canonical."""
+    """The README quotes these counts; every counted ops segment must parse as canonical."""
     policy = load_policy()
     sizes = (
         [(None, None, None)]
