@@ -346,3 +346,26 @@ def test_drafted_decode_matches_a_full_decode(samples):
     mean_diff = ImageStat.Stat(ImageChops.difference(ours, full)).mean
     assert ours.size == (1280, 960)
     assert max(mean_diff) < 0.8, mean_diff  # measured 0.4; a BOX resize gives 1.1
+
+
+@pytest.mark.parametrize("source", ["WEBP", "AVIF", "GIF", "PNG"])
+def test_every_allowed_source_format_decodes(source):
+    im = quadrants(80, 40)
+    data = encode(im if source != "GIF" else im.convert("P"), source, quality=95)
+    out = decode(render(data, req(width=40, fmt="jpeg")).body)
+    assert out.size == (40, 20)
+    assert close(out.getpixel((5, 5)), RED, tol=60) and close(out.getpixel((35, 15)), WHITE)
+
+
+def test_animated_webp_source_stays_animated():
+    frames = [Image.new("RGBA", (64, 32), (*c, 255)) for c in (RED, GREEN, BLUE)]
+    data = encode(frames[0], "WEBP", save_all=True, append_images=frames[1:], duration=50)
+    out = decode(render(data, req(width=32, fmt="webp")).body)
+    assert getattr(out, "n_frames", 1) == 3 and out.size == (32, 16)
+
+
+def test_thousands_of_frames_cost_only_the_first():
+    data = _animated_gif(2000)
+    result = render(data, req(width=32, fmt="webp"))
+    out = decode(result.body)
+    assert getattr(out, "n_frames", 1) == 1 and close(out.convert("RGB").getpixel((4, 4)), RED)
