@@ -21,7 +21,7 @@ class Limits:
     max_source_bytes: int = 50 * 1024 * 1024
     max_source_pixels: int = 100_000_000
     max_frames: int = 100
-    max_animated_pixels: int = 200_000_000
+    max_animated_pixels: int = 100_000_000
 
 
 @dataclass(frozen=True)

@@ -232,8 +232,8 @@ variable "max_source_pixels" {
   default     = 100000000
 
   validation {
-    condition     = var.max_source_pixels >= 1000000 && var.max_source_pixels <= 1000000000 && floor(var.max_source_pixels) == var.max_source_pixels
-    error_message = "max_source_pixels must be a whole number between 1000000 and 1000000000."
+    condition     = var.max_source_pixels >= 1000000 && var.max_source_pixels <= 250000000 && floor(var.max_source_pixels) == var.max_source_pixels
+    error_message = "max_source_pixels must be a whole number between 1000000 and 250000000 (250 MP of RGBA is 1 GB decoded; raise lambda_memory_size with it)."
   }
 }
 
@@ -249,13 +249,13 @@ variable "max_frames" {
 }
 
 variable "max_animated_pixels" {
-  description = "Pixel budget over all frames of an animation (MAX_ANIMATED_PIXELS)."
+  description = "Source pixels summed over all frames an animation may have and stay animated (MAX_ANIMATED_PIXELS); every frame is decoded at full size, so this bounds the work."
   type        = number
-  default     = 200000000
+  default     = 100000000
 
   validation {
-    condition     = var.max_animated_pixels >= 1000000 && var.max_animated_pixels <= 10000000000 && floor(var.max_animated_pixels) == var.max_animated_pixels
-    error_message = "max_animated_pixels must be a whole number between 1000000 and 10000000000."
+    condition     = var.max_animated_pixels >= 1000000 && var.max_animated_pixels <= 1000000000 && floor(var.max_animated_pixels) == var.max_animated_pixels
+    error_message = "max_animated_pixels must be a whole number between 1000000 and 1000000000."
   }
 }
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import struct
 import zlib
 
 import pytest
 from PIL import Image
 
+from origin_handler.colour import icc_transform
 from origin_handler.errors import TooLarge, Undecodable, UnsupportedFormat
 from origin_handler.request import TransformRequest, parse
 from origin_handler.settings import Limits
-from origin_handler.transform import plan, render
+from origin_handler.transform import render
 from tests.conftest import decode, encode
 from tests.icc import display_p3
 
@@ -107,19 +109,6 @@ def test_contain_pads_alpha_sources_with_transparency():
     assert 100 < out.getpixel((50, 50))[3] < 160
 
 
-def test_plan_never_enlarges_and_keeps_box_aspect():
-    p = plan(100, 100, req(200, 100, "cover"), _policy())
-    assert p.size == (100, 50)
-    p = plan(100, 100, req(400, 200, "contain"), _policy())
-    assert p.size == (100, 100) and p.canvas == (200, 100)
-
-
-def _policy():
-    from origin_handler.policy import load_policy
-
-    return load_policy()
-
-
 def test_cmyk_jpeg_becomes_rgb_with_the_same_colour():
     im = Image.new("CMYK", (64, 64), (0, 255, 255, 0))  # pure red in CMYK
     out = decode(render(encode(im, "JPEG", quality=95), req(width=32, fmt="webp")).body)
@@ -137,17 +126,23 @@ def test_display_p3_is_converted_to_srgb():
     assert r >= 210 and b <= 40, (r, g, b)
 
 
-def test_srgb_tagged_photo_is_not_reconverted(samples):
+def test_srgb_tagged_photo_is_served_without_reconversion(samples):
     data = (samples / "janice-gill-0PueFmKKF28-unsplash.jpg").read_bytes()
-    result = render(data, parse("/j.jpg", "w=256&format=png"))
-    assert result.timings.get("colour", 0) < 5
+    with Image.open(io.BytesIO(data)) as im:
+        assert icc_transform(im.info["icc_profile"], "RGB") is None  # compact "c2" sRGB
+    out = decode(render(data, parse("/j.jpg", "w=256&format=png")).body).convert("RGB")
     original = decode(data).resize((256, 256))
-    out = decode(result.body).convert("RGB")
-    diff = [
-        abs(a - b)
-        for a, b in zip(out.getpixel((128, 128)), original.getpixel((128, 128)), strict=True)
-    ]
-    assert max(diff) <= 12
+    pairs = zip(out.getpixel((128, 128)), original.getpixel((128, 128)), strict=True)
+    assert max(abs(a - b) for a, b in pairs) <= 12
+
+
+def test_palette_png_with_a_wide_gamut_profile_is_converted_even_at_its_own_size():
+    im = Image.new("RGB", (32, 32), (200, 100, 50)).convert("P", palette=Image.Palette.ADAPTIVE)
+    data = encode(im, "PNG", icc_profile=display_p3())
+    result = render(data, req(fmt="png"))
+    assert not result.passthrough
+    r, _g, b = decode(result.body).convert("RGB").getpixel((8, 8))
+    assert r >= 210 and b <= 40
 
 
 def test_16_bit_png_is_scaled_not_clipped():
@@ -327,16 +322,6 @@ def test_corrupt_png_crc_is_422():
         render(bytes(data), req(width=16))
 
 
-@pytest.mark.parametrize(
-    ("target", "reduction"),
-    [(3840, 1), (2048, 1), (1280, 2), (1080, 2), (640, 2), (320, 4), (128, 8), (16, 8)],
-)
-def test_draft_keeps_headroom_over_the_target(target, reduction):
-    from origin_handler.transform import draft_scale
-
-    assert draft_scale(target / 4032) == reduction
-
-
 def test_drafted_decode_matches_a_full_decode(samples):
     from PIL import ImageChops, ImageStat
 
@@ -369,3 +354,40 @@ def test_thousands_of_frames_cost_only_the_first():
     result = render(data, req(width=32, fmt="webp"))
     out = decode(result.body)
     assert getattr(out, "n_frames", 1) == 1 and close(out.convert("RGB").getpixel((4, 4)), RED)
+
+
+@pytest.mark.parametrize(
+    ("size", "width"),
+    [((4001, 3000), 640), ((4001, 3000), 256), ((3001, 4003), 640), ((4001, 3000), 1080)],
+)
+def test_odd_sized_jpegs_draft_without_overrunning_the_box(size, width):
+    data = encode(Image.new("RGB", size, (10, 120, 200)), "JPEG", quality=80)
+    out = decode(render(data, req(width=width, fmt="jpeg")).body)
+    assert out.size == (width, round(size[1] * width / size[0]))
+    assert close(out.getpixel((5, 5)), (10, 120, 200), tol=8)
+
+
+def test_animation_budget_counts_source_pixels():
+    big = [Image.new("RGB", (1000, 1000), c) for c in (RED, GREEN, BLUE)]
+    data = encode(big[0], "GIF", save_all=True, append_images=big[1:], duration=80, loop=0)
+    kept = render(data, req(width=16, fmt="webp"), limits=Limits(max_animated_pixels=3_000_000))
+    assert getattr(decode(kept.body), "n_frames", 1) == 3
+    cut = render(data, req(width=16, fmt="webp"), limits=Limits(max_animated_pixels=2_999_999))
+    assert getattr(decode(cut.body), "n_frames", 1) == 1
+
+
+@pytest.mark.parametrize(("loop", "expected"), [(None, 1), (0, 0), (3, 3)])
+def test_gif_loop_count_is_kept(loop, expected):
+    frames = [Image.new("RGB", (16, 16), c) for c in (RED, GREEN)]
+    params = {} if loop is None else {"loop": loop}
+    data = encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=50, **params)
+    assert decode(render(data, req(width=16, fmt="webp")).body).info.get("loop") == expected
+
+
+def test_grey_contain_padding_uses_the_background_colour():
+    data = encode(Image.new("L", (200, 100), 128), "PNG")
+    out = decode(render(data, req(100, 100, "contain", fmt="jpeg"), background=(0, 0, 0)).body)
+    assert out.size == (100, 100)
+    assert max(out.convert("RGB").getpixel((50, 5))) <= 8  # black, not white
+    coloured = render(data, req(100, 100, "contain", fmt="png"), background=(255, 0, 0)).body
+    assert close(decode(coloured).convert("RGB").getpixel((50, 5)), RED, tol=4)
