@@ -32,6 +32,8 @@ class EdgeCache:
     _items: OrderedDict[str, EdgeResponse] = field(default_factory=OrderedDict)
     _size: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # Bumped by every invalidation: an answer fetched before one must not be cached after.
+    generation: int = 0
 
     def get(self, uri: str) -> EdgeResponse | None:
         """A cached answer, refreshed as most recently used."""
@@ -41,9 +43,11 @@ class EdgeCache:
                 self._items.move_to_end(uri)
             return item
 
-    def put(self, uri: str, item: EdgeResponse) -> None:
-        """Cache an answer, evicting the least recently used beyond max_bytes."""
+    def put(self, uri: str, item: EdgeResponse, generation: int) -> None:
+        """Cache an answer fetched at `generation`, evicting LRU entries beyond max_bytes."""
         with self._lock:
+            if generation != self.generation:
+                return
             old = self._items.pop(uri, None)
             self._size -= len(old.body) if old else 0
             self._items[uri] = item
@@ -55,6 +59,7 @@ class EdgeCache:
     def invalidate(self, paths: list[str]) -> int:
         """Drop entries matching CloudFront-style paths (exact, or a trailing `*` prefix)."""
         with self._lock:
+            self.generation += 1
             doomed = [
                 uri
                 for uri in self._items
@@ -91,14 +96,18 @@ class Edge:
         hit = self.cache.get(uri)
         if hit is not None:
             return _with(hit, {"X-Cache": "Hit from local-edge", **vary})
+        generation = self.cache.generation
         answer = self._origin_group(method, uri, req)
-        if answer.status == 200:
-            self.cache.put(uri, answer)
+        if answer.status == 200 and method == "GET":  # a HEAD answer has no body to cache
+            self.cache.put(uri, answer, generation)
         return _with(answer, {"X-Cache": "Miss from local-edge", **vary})
 
     def _origin_group(self, method: str, uri: str, req: Any) -> EdgeResponse:
         """Derived store first (like the S3 origin), the origin function on a miss."""
-        derived = self.origin.store.get_derived(req.derived_key)
+        try:
+            derived = self.origin.store.get_derived(req.derived_key)
+        except OriginError:  # like CloudFront's failover: the function answers instead
+            derived = None
         if derived is not None:
             headers = {
                 "Content-Type": derived.content_type,
