@@ -106,9 +106,9 @@ AVIF_SCALE = QualityScale(
     )
 )
 
-# AVIF speed 7 (README, Benchmarks): 12 MP → w1280 encode 352 ms vs 2383 ms at speed 5 (6.8×)
-# for +17 % bytes at equal SSIMULACRA2; speed 8 halves the time again but costs ~+20 %
-# more bytes, speed 6 takes ~0.8 s. On a cached CDN variant the encode is paid once.
+# AVIF speed 7 (README, Benchmarks): 12 MP → w1280 encode 339 ms vs 2326 ms at speed 5
+# (6.9×) for +18 % bytes at equal SSIMULACRA2; speed 8 is ~210 ms but +24 % bytes, speed 6
+# +7 % bytes but ~0.8 s. A variant is encoded once, then served from cache.
 AVIF_SPEED = 7
 
 ENCODERS: dict[str, Encoder] = {
