@@ -81,13 +81,14 @@ def is_variant_of(derived_key: str, key: str) -> bool:
     return bool(rest) and "/" not in rest and bool(OPS_LIKE.match(rest))
 
 
-def _decode_segment(raw: str) -> str:
+def _percent_decode(raw: str, error: BadRequest) -> str:
+    """Strict percent-decoding to UTF-8: a stray `%` or invalid UTF-8 raises `error`."""
     if BAD_PERCENT.search(raw):
-        raise BadRequest("invalid percent-encoding in path")
+        raise error
     try:
         return unquote_to_bytes(raw).decode("utf-8")
     except UnicodeDecodeError:
-        raise BadRequest("invalid percent-encoding in path") from None
+        raise error from None
 
 
 def validate_key(key: str, policy: Policy) -> str:
@@ -111,7 +112,7 @@ def validate_key(key: str, policy: Policy) -> str:
 def _decode_path(raw_path: str) -> str:
     if not raw_path.startswith("/"):
         raise BadRequest("invalid path")
-    return _decode_segment(raw_path[1:])
+    return _percent_decode(raw_path[1:], BadRequest("invalid percent-encoding in path"))
 
 
 def snap_up(value: int, allowed: tuple[int, ...]) -> int:
@@ -139,17 +140,10 @@ def parse_query(raw_query: str | None) -> dict[str, str]:
             continue
         if name in params:
             raise BadRequest(f"repeated parameter: {name}", param=name)
-        params[name] = _decode_value(name, value)
+        params[name] = _percent_decode(
+            value, BadRequest(f"invalid {name}: bad percent-encoding", param=name)
+        )
     return params
-
-
-def _decode_value(name: str, raw: str) -> str:
-    if BAD_PERCENT.search(raw):
-        raise BadRequest(f"invalid {name}: bad percent-encoding", param=name)
-    try:
-        return unquote_to_bytes(raw).decode("utf-8")
-    except UnicodeDecodeError:
-        raise BadRequest(f"invalid {name}: bad percent-encoding", param=name) from None
 
 
 def _positive_int(name: str, value: str) -> int:

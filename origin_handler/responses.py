@@ -40,7 +40,6 @@ def image(
     vary_accept: bool,
     server_timing: dict[str, float],
     head: bool = False,
-    extra: dict[str, str] | None = None,
 ) -> Response:
     """A 200 image answer (base64 body; empty for HEAD)."""
     headers = {
@@ -55,7 +54,6 @@ def image(
         headers["Last-Modified"] = format_datetime(last_modified, usegmt=True)
     if vary_accept:
         headers["Vary"] = "Accept"
-    headers.update(extra or {})
     return {
         "statusCode": 200,
         "headers": headers,
