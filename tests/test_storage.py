@@ -53,3 +53,64 @@ def test_local_store_round_trip_list_delete(store: LocalStore):
     assert list(store.list_originals("photos/")) == ["photos/cat.jpg"]
     assert store.delete_derived([key, "photos/cat.jpg/q=75,f=png"]) == []
     assert store.get_derived(key) is None
+
+
+class _FailingClient:
+    """A boto3-shaped S3 client whose every call raises the given exception."""
+
+    def __init__(self, exc: Exception) -> None:
+        self.exc = exc
+
+    def get_object(self, **_kw):
+        raise self.exc
+
+    put_object = get_object
+
+
+def _client_error(code: str, status: int) -> Exception:
+    from botocore.exceptions import ClientError
+
+    return ClientError(
+        {"Error": {"Code": code, "Message": "x"}, "ResponseMetadata": {"HTTPStatusCode": status}},
+        "GetObject",
+    )
+
+
+@pytest.mark.parametrize(
+    ("exc", "status", "message"),
+    [
+        (_client_error("NoSuchKey", 404), 404, "no such original"),
+        (_client_error("AccessDenied", 403), 502, "storage denied access"),
+        (_client_error("NoSuchBucket", 404), 502, "storage bucket is missing"),
+        (_client_error("SlowDown", 503), 503, "storage is busy, try again"),
+        (_client_error("InternalError", 500), 502, "storage failed (InternalError)"),
+    ],
+)
+def test_s3_errors_map_to_statuses(exc, status, message):
+    from origin_handler.storage import S3Store
+
+    store = S3Store("originals", "derived", _FailingClient(exc))
+    with pytest.raises(Exception) as info:
+        store.get_original("a.jpg", 1 << 20)
+    assert (info.value.status, info.value.message) == (status, message)
+
+
+def test_s3_connection_failures_are_503():
+    from botocore.exceptions import EndpointConnectionError
+
+    from origin_handler.storage import S3Store
+
+    store = S3Store("o", "d", _FailingClient(EndpointConnectionError(endpoint_url="http://x")))
+    with pytest.raises(Exception) as info:
+        store.get_original("a.jpg", 1 << 20)
+    assert info.value.status == 503
+    with pytest.raises(Exception) as derived:
+        store.get_derived("a.jpg/q=75,f=webp")
+    assert derived.value.status == 503
+
+
+def test_s3_missing_variant_is_none_not_an_error():
+    from origin_handler.storage import S3Store
+
+    store = S3Store("o", "d", _FailingClient(_client_error("NoSuchKey", 404)))
+    assert store.get_derived("a.jpg/q=75,f=webp") is None
