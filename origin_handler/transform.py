@@ -21,7 +21,17 @@ from .settings import Limits
 # Image.open, which allocates no pixels); Pillow's fixed bomb check would override it.
 Image.MAX_IMAGE_PIXELS = None
 
-DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError)
+# What Pillow's decoders raise on bad data (the AVIF plugin raises RuntimeError); found
+# by tests/test_transform.py's mutation test, which feeds damaged files of every format.
+DECODE_ERRORS = (
+    OSError,
+    ValueError,
+    SyntaxError,
+    EOFError,
+    IndexError,
+    TypeError,
+    RuntimeError,
+)
 
 
 @dataclass(frozen=True)

@@ -391,3 +391,41 @@ def test_grey_contain_padding_uses_the_background_colour():
     assert max(out.convert("RGB").getpixel((50, 5))) <= 8  # black, not white
     coloured = render(data, req(100, 100, "contain", fmt="png"), background=(255, 0, 0)).body
     assert close(decode(coloured).convert("RGB").getpixel((50, 5)), RED, tol=4)
+
+
+def _mutations(data: bytes, rng, count: int):
+    """Damaged copies of data: flipped bytes, truncations, insertions, deletions."""
+    for _ in range(count):
+        b = bytearray(data)
+        op = rng.randrange(4)
+        pos = rng.randrange(len(b))
+        if op == 0:
+            for _ in range(rng.randint(1, 8)):
+                b[rng.randrange(len(b))] = rng.randrange(256)
+        elif op == 1:
+            b = b[: max(1, pos)]
+        elif op == 2:
+            b[pos:pos] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 64)))
+        else:
+            del b[pos : pos + rng.randint(1, 64)]
+        yield bytes(b)
+
+
+@pytest.mark.parametrize("source", ["JPEG", "PNG", "GIF", "WEBP", "AVIF"])
+def test_damaged_files_get_a_4xx_never_an_unexpected_error(source):
+    import random
+
+    from origin_handler.errors import OriginError
+
+    base = quadrants(48, 32).convert("P" if source == "GIF" else "RGB")
+    data = encode(base, source, quality=80)
+    rng = random.Random(source)
+    outcomes = {"rendered": 0, "refused": 0}
+    for damaged in _mutations(data, rng, 150):
+        try:
+            render(damaged, req(width=32, fmt="webp"))
+            outcomes["rendered"] += 1
+        except OriginError as err:
+            assert 400 <= err.status < 500, err
+            outcomes["refused"] += 1
+    assert outcomes["rendered"] and outcomes["refused"]  # the mutations really damaged files
