@@ -182,3 +182,25 @@ def test_variant_membership():
     assert is_variant_of("photos/cat.jpg/w=640,q=75,f=auto-avif", key)
     assert not is_variant_of("photos/cat.jpg/x.png/w=640,q=75,f=auto-avif", key)
     assert not is_variant_of("photos/cat.jpg.bak/w=640,q=75,f=webp", key)
+
+
+def test_random_urls_either_round_trip_or_are_a_400():
+    import random
+
+    rng = random.Random(7)
+    alphabet = [*"ab./%=&,+ ~-_", "%2F", "%2E", "%00", "%C3%A9", "é", "\n"]
+    alphabet += ["w=", "q=", "h=", "fit=", "format=", "f=", "640", "75", "auto"]
+    outcomes = {"ok": 0, "bad": 0}
+    for _ in range(3000):
+        path = "/" + "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        query = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        try:
+            req = parse(path, query, rng.choice([None, CHROME, SAFARI_15, CURL]))
+        except BadRequest as err:
+            assert err.status == 400 and err.message
+            outcomes["bad"] += 1
+            continue
+        outcomes["ok"] += 1
+        assert parse(req.canonical_uri) == req
+        assert req.canonical_uri.isascii()
+    assert outcomes["ok"] > 100 and outcomes["bad"] > 100
