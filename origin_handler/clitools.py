@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 from .errors import BadRequest
@@ -12,7 +13,7 @@ from .handler import build_store
 from .policy import Policy
 from .request import validate_key
 from .settings import Settings
-from .storage import ImageStore, LocalStore, S3Store
+from .storage import ImageStore
 
 
 def add_source_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,9 +43,10 @@ def settings_and_store(args: argparse.Namespace) -> tuple[Settings, ImageStore, 
     if args.originals or args.derived or (local and not args.derived_bucket):
         originals = args.originals or settings.originals_dir
         derived = args.derived or settings.derived_dir or ".local-derived"
-        # Without an originals directory only the derived side can be listed.
-        store = LocalStore(originals or os.devnull, derived)
         settings = replace(settings, originals_dir=originals or "", derived_dir=derived)
+        # Without an originals directory only the derived side can be listed: the store
+        # gets an originals side with nothing in it.
+        store = build_store(replace(settings, originals_dir=originals or os.devnull))
         return settings, store, bool(originals)
     settings = replace(
         settings,
@@ -52,14 +54,10 @@ def settings_and_store(args: argparse.Namespace) -> tuple[Settings, ImageStore, 
         derived_bucket=args.derived_bucket or settings.derived_bucket,
         s3_endpoint_url=args.endpoint_url or settings.s3_endpoint_url,
     )
-    if settings.originals_dir:
-        return settings, build_store(settings), True
-    if not settings.derived_bucket:
+    if not (settings.originals_dir or settings.derived_bucket):
         raise UsageError("no store: give --derived-bucket (or DERIVED_BUCKET), or --derived DIR")
-    store = S3Store.create(
-        settings.originals_bucket, settings.derived_bucket, settings.s3_endpoint_url
-    )
-    return settings, store, bool(settings.originals_bucket)
+    with_originals = bool(settings.originals_dir or settings.originals_bucket)
+    return settings, build_store(settings), with_originals
 
 
 def require_keys(args: argparse.Namespace) -> None:
@@ -89,6 +87,20 @@ def named_keys(args: argparse.Namespace, policy: Policy) -> list[str]:
         except BadRequest as exc:
             raise UsageError(f"{raw!r}: {exc.message}") from None
     return keys
+
+
+def selected_keys(
+    args: argparse.Namespace, policy: Policy, discover: Callable[[str], Iterable[str]]
+) -> list[str]:
+    """KEY/--keys-from keys, then what ``discover(prefix)`` finds for --all or --prefix P.
+
+    In order, without duplicates; ``discover`` is the command's own idea of "every original
+    under a prefix" (``invalidate`` also finds deleted originals that still have variants).
+    """
+    keys = dict.fromkeys(named_keys(args, policy))
+    if args.all or args.prefix is not None:
+        keys.update(dict.fromkeys(discover("" if args.all else args.prefix)))
+    return list(keys)
 
 
 def no_bar(progress: bool | None) -> bool | None:

@@ -47,7 +47,6 @@ from .storage import ImageStore
 from .warm import check_warm_options, parse_formats, warm_keys
 
 TEST_EVENT = "s3:TestEvent"
-WARM_CONCURRENCY = 4  # variants rendered at once per record
 
 
 class RetryableError(Exception):
@@ -206,7 +205,9 @@ class EventProcessor:
             self.settings.warm_widths,
             self.warm_formats,
             self.policy.quality_default,
-            concurrency=WARM_CONCURRENCY,
+            # One original per record: fetched once, its variants rendered one at a time, so
+            # the function never holds more than one decode of an original (up to 100 MP).
+            concurrency=1,
             progress=False,
         )
         fields.update(warmed=len(report.done), warm_skipped=len(report.skipped))

@@ -18,7 +18,6 @@ from .storage import ImageStore, LocalStore, S3Store, StoredObject
 from .transform import render
 
 SOURCE_LAST_MODIFIED = "source-last-modified"
-SOURCE_ETAG = "source-etag"
 
 
 @dataclass
@@ -75,6 +74,29 @@ class Origin:
             return self._answer(req, cached, timings, head)
         original = self.store.get_original(req.key, self.settings.limits.max_source_bytes)
         timings["fetch"] = (time.perf_counter() - mark) * 1000
+        derived, stored = self.render_and_store(req, original, fields, timings)
+        if not responses.fits_function_url(len(derived.body), self.settings.max_response_bytes):
+            if not stored:
+                raise StorageError("variant too large to return and could not be stored")
+            fields["redirect"] = True
+            return responses.redirect(req.canonical_uri)
+        return self._answer(req, derived, timings, head)
+
+    def render_and_store(
+        self,
+        req: TransformRequest,
+        original: StoredObject,
+        fields: dict[str, Any],
+        timings: dict[str, float] | None = None,
+    ) -> tuple[StoredObject, bool]:
+        """Render one variant from the original's bytes and store it: (variant, stored).
+
+        The one path that writes derived objects (``serve`` on a miss, and ``warm``, which
+        fetches an original once and renders each missing variant from it). Raises the
+        pipeline's errors (4xx for a bad original); a failed write is not raised but noted
+        as ``fields["store_error"]``, since the variant can still be answered.
+        """
+        timings = {} if timings is None else timings
         rendered = render(
             original.body,
             req,
@@ -89,10 +111,7 @@ class Origin:
             rendered.content_type,
             f'"{hashlib.md5(rendered.body).hexdigest()}"',
             last_modified,
-            {
-                SOURCE_ETAG: original.etag.strip('"'),
-                SOURCE_LAST_MODIFIED: last_modified.isoformat() if last_modified else "",
-            },
+            {SOURCE_LAST_MODIFIED: last_modified.isoformat() if last_modified else ""},
         )
         fields.update(
             source="rendered",
@@ -110,12 +129,7 @@ class Origin:
             stored = False
             fields["store_error"] = exc.message
         timings["store"] = (time.perf_counter() - mark) * 1000
-        if not responses.fits_function_url(len(rendered.body), self.settings.max_response_bytes):
-            if not stored:
-                raise StorageError("variant too large to return and could not be stored")
-            fields["redirect"] = True
-            return responses.redirect(req.canonical_uri)
-        return self._answer(req, derived, timings, head)
+        return derived, stored
 
     @property
     def cache_control(self) -> str:
@@ -152,7 +166,11 @@ def _source_last_modified(obj: StoredObject) -> datetime | None:
 
 
 def build_store(settings: Settings) -> ImageStore:
-    """Local directories when ORIGINALS_DIR is set (tests, local runs), else S3."""
+    """The one place a store is built: local directories when ORIGINALS_DIR is set, else S3.
+
+    The Lambda functions pass Settings.from_env(); the CLI commands pass the same settings
+    with their flags applied (dataclasses.replace), so every store comes from here.
+    """
     if settings.originals_dir:
         return LocalStore(settings.originals_dir, settings.derived_dir or "/tmp/image-origin")
     return S3Store.create(

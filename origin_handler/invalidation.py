@@ -21,11 +21,12 @@ import hashlib
 import json
 import time
 import urllib.request
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from .request import encode_key
+from .storage import chunks
 
 # CloudFront limits (Developer Guide, "Concurrent invalidation request maximum").
 WILDCARD_IN_PROGRESS = 15
@@ -68,12 +69,7 @@ def plan_batches(paths: Iterable[str]) -> list[list[str]]:
     unique = list(dict.fromkeys(paths))
     exact = [p for p in unique if not p.endswith("*")]
     wild = [p for p in unique if p.endswith("*")]
-    return [*_chunks(exact, EXACT_IN_PROGRESS), *_chunks(wild, WILDCARD_IN_PROGRESS)]
-
-
-def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+    return [*chunks(exact, EXACT_IN_PROGRESS), *chunks(wild, WILDCARD_IN_PROGRESS)]
 
 
 def caller_reference(prefix: str, paths: list[str]) -> str:

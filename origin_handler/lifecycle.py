@@ -24,9 +24,9 @@ from typing import Any
 from .clitools import (
     UsageError,
     add_source_arguments,
-    named_keys,
     no_bar,
     require_keys,
+    selected_keys,
     settings_and_store,
     stderr,
 )
@@ -41,7 +41,7 @@ from .invalidation import (
     key_paths,
     plan_batches,
 )
-from .policy import Policy, load_policy
+from .policy import load_policy
 from .request import derived_prefix, is_variant_of
 from .settings import Settings
 from .storage import ImageStore
@@ -211,17 +211,6 @@ def add_invalidate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print a JSON report on stdout")
 
 
-def _keys(
-    args: argparse.Namespace, store: ImageStore, policy: Policy, with_originals: bool
-) -> list[str]:
-    keys = dict.fromkeys(named_keys(args, policy))
-    if args.all:
-        keys.update(dict.fromkeys(discover_keys(store, "", with_originals)))
-    elif args.prefix is not None:
-        keys.update(dict.fromkeys(discover_keys(store, args.prefix, with_originals)))
-    return list(keys)
-
-
 def _invalidator(args: argparse.Namespace, settings: Settings, say: Callable[[str], None]) -> Any:
     if args.no_cdn:
         return NoCdn()
@@ -240,7 +229,7 @@ def run_invalidate(args: argparse.Namespace) -> int:
         require_keys(args)
         settings, store, with_originals = settings_and_store(args)
         policy = load_policy()
-        keys = _keys(args, store, policy, with_originals)
+        keys = selected_keys(args, policy, lambda p: discover_keys(store, p, with_originals))
         invalidator = _invalidator(args, settings, say)
     except (UsageError, OriginError) as exc:
         say(f"invalidate: {getattr(exc, 'message', exc)}")

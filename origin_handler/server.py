@@ -137,22 +137,26 @@ def run_serve(args) -> int:
     from dataclasses import replace
 
     from .edge import EdgeCache
-    from .handler import Origin
+    from .handler import Origin, build_store
     from .policy import load_policy
     from .settings import Settings
-    from .storage import LocalStore, S3Store
 
     logs.setup()
     settings = Settings.from_env()
     if args.s3_bucket:
-        store = S3Store.create(
-            args.s3_bucket, args.derived_bucket or args.s3_bucket, args.endpoint_url
+        settings = replace(
+            settings,
+            originals_bucket=args.s3_bucket,
+            derived_bucket=args.derived_bucket or args.s3_bucket,
+            s3_endpoint_url=args.endpoint_url or settings.s3_endpoint_url,
+            originals_dir="",  # the flags choose S3 even when ORIGINALS_DIR is set
+            derived_dir="",
         )
-        settings = replace(settings, originals_bucket=args.s3_bucket)
     elif args.originals:
-        store = LocalStore(args.originals, args.derived)
+        settings = replace(settings, originals_dir=args.originals, derived_dir=args.derived)
     else:
         raise SystemExit("serve: give --originals DIR or --s3-bucket NAME")
+    store = build_store(settings)
     edge = Edge(Origin(settings, store, load_policy()), EdgeCache(args.edge_cache_mb << 20))
     server = make_server(edge, args.host, args.port)
     host, port = server.server_address[:2]

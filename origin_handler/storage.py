@@ -56,7 +56,8 @@ class ImageStore(Protocol):
         ...
 
 
-def _chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
+def chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
+    """Consecutive lists of at most ``size`` items (S3 deletes, CloudFront invalidations)."""
     batch: list[str] = []
     for item in items:
         batch.append(item)
@@ -157,7 +158,7 @@ class S3Store:
     def delete_derived(self, keys: Iterable[str]) -> list[str]:
         """Batch-delete variants, 1000 per call; returns the keys S3 refused."""
         failed: list[str] = []
-        for batch in _chunks(keys, DELETE_BATCH):
+        for batch in chunks(keys, DELETE_BATCH):
             try:
                 resp = self.client.delete_objects(
                     Bucket=self.derived_bucket,

@@ -13,9 +13,9 @@ from typing import Any
 from .clitools import (
     UsageError,
     add_source_arguments,
-    named_keys,
     no_bar,
     require_keys,
+    selected_keys,
     settings_and_store,
     stderr,
 )
@@ -24,10 +24,12 @@ from .handler import Origin
 from .policy import Policy, load_policy
 from .request import AUTO_PREFIX, ORIGINAL_FAMILY, TransformRequest, derived_prefix, from_canonical
 from .settings import Settings
-from .storage import ImageStore
+from .storage import StoredObject
 
 NEGOTIATED_FORMATS = ("auto-avif", "auto-webp", "auto-orig")  # what browsers' URLs hit
 DEFAULT_WARM_WIDTHS = (640, 1080, 1920)
+
+Failure = tuple[int, str]  # (status, reason) of a variant that was not generated
 
 
 def parse_formats(tokens: Iterable[str]) -> list[tuple[str, bool]]:
@@ -85,7 +87,7 @@ class WarmReport:
 
     done: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
-    failed: dict[str, tuple[int, str]] = field(default_factory=dict)
+    failed: dict[str, Failure] = field(default_factory=dict)
     planned: list[str] = field(default_factory=list)
 
     @property
@@ -122,11 +124,16 @@ def warm_keys(
     dry_run: bool = False,
     progress: bool | None = None,
 ) -> WarmReport:
-    """Render and store every missing variant; variants already stored are skipped."""
+    """Render and store every missing variant; variants already stored are skipped.
+
+    Each original is fetched once and its missing variants are rendered one after another
+    from those bytes; ``concurrency`` originals are worked on at once (never several decodes
+    of one original, which for a 100 MP image is most of a function's memory).
+    """
     from tqdm import tqdm
 
     report = WarmReport()
-    todo: list[TransformRequest] = []
+    todo: list[tuple[str, list[TransformRequest]]] = []
     widths = list(widths)
     for key in keys:
         requests = warm_requests(key, widths, formats, quality, origin.policy)
@@ -137,43 +144,63 @@ def warm_keys(
             for req in requests:
                 report.failed[req.derived_key] = (exc.status, f"listing failed: {exc.message}")
             continue
+        missing = []
         for req in requests:
             if req.derived_key in present:
                 report.skipped.append(req.derived_key)
             else:
-                todo.append(req)
+                missing.append(req)
+        if missing:
+            todo.append((key, missing))
     if dry_run:
-        report.planned = [r.derived_key for r in todo]
+        report.planned = [req.derived_key for _, missing in todo for req in missing]
         return report
-    bar = tqdm(total=len(todo), desc="warm", unit="variant", disable=no_bar(progress))
+    total = sum(len(missing) for _, missing in todo)
+    bar = tqdm(total=total, desc="warm", unit="variant", disable=no_bar(progress))
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        futures = {pool.submit(_warm_one, origin, req): req for req in todo}
+        futures = [pool.submit(_warm_key, origin, key, missing) for key, missing in todo]
         for future in as_completed(futures):
-            req = futures[future]
-            failure = future.result()
-            if failure is None:
-                report.done.append(req.derived_key)
-            else:
-                report.failed[req.derived_key] = failure
-            bar.update(1)
+            outcomes = future.result()
+            for derived_key, failure in outcomes:
+                if failure is None:
+                    report.done.append(derived_key)
+                else:
+                    report.failed[derived_key] = failure
+            bar.update(len(outcomes))
     bar.close()
     report.done.sort()
     report.failed = dict(sorted(report.failed.items()))
     return report
 
 
-def _warm_one(origin: Origin, req: TransformRequest) -> tuple[int, str] | None:
+def _warm_key(
+    origin: Origin, key: str, requests: list[TransformRequest]
+) -> list[tuple[str, Failure | None]]:
+    """Fetch one original once, then render and store its variants one after another."""
+    try:
+        original = origin.store.get_original(key, origin.settings.limits.max_source_bytes)
+    except Exception as exc:  # every variant of this original fails the same way
+        failure = _failure(exc)
+        return [(req.derived_key, failure) for req in requests]
+    return [(req.derived_key, _warm_one(origin, req, original)) for req in requests]
+
+
+def _warm_one(origin: Origin, req: TransformRequest, original: StoredObject) -> Failure | None:
     """Render and store one variant; None on success, else (status, reason)."""
     fields: dict[str, Any] = {}
     try:
-        origin.serve(req, True, fields)
-    except OriginError as exc:
-        return exc.status, exc.message
+        origin.render_and_store(req, original, fields)
     except Exception as exc:  # a bug must not stop the other variants
-        return 500, f"internal error: {type(exc).__name__}: {exc}"
+        return _failure(exc)
     if fields.get("store_error"):
         return 502, f"rendered but not stored: {fields['store_error']}"
     return None
+
+
+def _failure(exc: Exception) -> Failure:
+    if isinstance(exc, OriginError):
+        return exc.status, exc.message
+    return 500, f"internal error: {type(exc).__name__}: {exc}"
 
 
 def add_warm_arguments(parser: argparse.ArgumentParser) -> None:
@@ -195,7 +222,12 @@ def add_warm_arguments(parser: argparse.ArgumentParser) -> None:
         " (default: WARM_FORMATS, else auto)",
     )
     parser.add_argument("--quality", type=int, help="policy quality (default: the policy default)")
-    parser.add_argument("--concurrency", type=int, default=min(8, os.cpu_count() or 2))
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=min(8, os.cpu_count() or 2),
+        help="originals worked on at once (each one's variants render one after another)",
+    )
     parser.add_argument("--dry-run", action="store_true", help="list what would be generated")
     parser.add_argument("--json", action="store_true", help="print a JSON report on stdout")
 
@@ -230,7 +262,7 @@ def run_warm(args: argparse.Namespace) -> int:
             raise UsageError("warm needs originals: --originals DIR or --originals-bucket")
         policy = load_policy()
         widths, formats, quality = warm_options(args, settings, policy)
-        keys = _warm_keys(args, store, policy)
+        keys = selected_keys(args, policy, lambda p: sorted(store.list_originals(p)))
     except (UsageError, OriginError) as exc:
         stderr(f"warm: {getattr(exc, 'message', exc)}")
         return 2
@@ -258,10 +290,3 @@ def run_warm(args: argparse.Namespace) -> int:
         for variant, (status, reason) in sorted(report.failed.items()):
             print(f"  FAILED {variant}: {status} {reason}")
     return 0 if report.ok else 1
-
-
-def _warm_keys(args: argparse.Namespace, store: ImageStore, policy: Policy) -> list[str]:
-    keys = dict.fromkeys(named_keys(args, policy))
-    if args.all or args.prefix is not None:
-        keys.update(dict.fromkeys(sorted(store.list_originals("" if args.all else args.prefix))))
-    return list(keys)

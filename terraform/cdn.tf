@@ -54,7 +54,7 @@ resource "aws_cloudfront_cache_policy" "uri_only" {
 resource "aws_cloudfront_response_headers_policy" "this" {
   #checkov:skip=CKV_AWS_259:HSTS is sent for a year with includeSubDomains but without preload: preload is for apex domains and would commit the alias owner's whole domain.
   name    = "${var.name}-headers"
-  comment = "image-origin: nosniff, HSTS, and CORS for GET when origins are allowed."
+  comment = "image-origin: nosniff, HSTS, S3 headers removed, CORS for GET when origins are allowed."
 
   security_headers_config {
     content_type_options {
@@ -66,6 +66,30 @@ resource "aws_cloudfront_response_headers_policy" "this" {
       include_subdomains         = true
       preload                    = false
       override                   = true
+    }
+  }
+
+  # Answers from the derived bucket carry S3's own headers: the metadata the origin stores
+  # (source-etag only on variants written by earlier versions) and encryption and version
+  # details. Viewers need none of them; none is on CloudFront's list of unremovable headers.
+  remove_headers_config {
+    items {
+      header = "x-amz-meta-source-last-modified"
+    }
+    items {
+      header = "x-amz-meta-source-etag"
+    }
+    items {
+      header = "x-amz-server-side-encryption"
+    }
+    items {
+      header = "x-amz-server-side-encryption-aws-kms-key-id"
+    }
+    items {
+      header = "x-amz-server-side-encryption-bucket-key-enabled"
+    }
+    items {
+      header = "x-amz-version-id"
     }
   }
 

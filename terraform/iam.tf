@@ -105,10 +105,11 @@ data "aws_iam_policy_document" "events" {
     resources = [local.originals_bucket_arn, aws_s3_bucket.derived.arn]
   }
 
-  # Warming goes through the origin's serve path, which looks for the variant first.
+  # Purging deletes variants; warming writes them (it never reads one: the listing above
+  # says which are present).
   statement {
     sid       = "PurgeAndWarmDerived"
-    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    actions   = ["s3:PutObject", "s3:DeleteObject"]
     resources = ["${aws_s3_bucket.derived.arn}/*"]
   }
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import boto3
@@ -13,7 +14,8 @@ from moto import mock_aws
 from PIL import Image
 
 from origin_handler.cli import COMMANDS
-from origin_handler.storage import S3Store
+from origin_handler.errors import StorageUnavailable
+from origin_handler.storage import ImageStore, S3Store
 from tests.conftest import encode
 
 ORIGINALS = "image-origin-originals"
@@ -109,3 +111,28 @@ def invalidated_paths(cf: Any, dist: str) -> list[list[str]]:
         inv = cf.get_invalidation(DistributionId=dist, Id=item["Id"])["Invalidation"]
         batches.append(inv["InvalidationBatch"]["Paths"]["Items"])
     return batches
+
+
+class CountingStore:
+    """A store wrapper that counts calls per method and can fail writes of chosen keys."""
+
+    def __init__(
+        self, inner: ImageStore, fail_put: Callable[[str], bool] = lambda key: False
+    ) -> None:
+        self.inner = inner
+        self.fail_put = fail_put
+        self.calls: Counter[str] = Counter()
+        self.originals_read: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.inner, name)
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.calls[name] += 1
+            if name == "get_original":
+                self.originals_read.append(args[0])
+            if name == "put_derived" and self.fail_put(args[0]):
+                raise StorageUnavailable("storage is busy, try again")
+            return method(*args, **kwargs)
+
+        return counted

@@ -24,6 +24,7 @@ from tests.lifecycle_support import (
     DERIVED,
     ORIGINALS,
     SURVIVORS,
+    CountingStore,
     aws,  # noqa: F401  (the moto fixture)
     derived_keys,
     invalidated_paths,
@@ -180,6 +181,29 @@ def test_create_warms_the_negotiated_variants(aws, log_lines):  # noqa: F811
     body = s3.get_object(Bucket=DERIVED, Key=f"{CAT}/w=128,q=75,f=auto-webp")["Body"].read()
     assert decode(body).format == "WEBP" and decode(body).size == (128, 80)
     assert (log_lines[-1]["deleted"], log_lines[-1]["warmed"]) == (1, 6)
+
+
+def test_warm_reads_each_original_once_and_a_failed_write_is_retried(aws, log_lines):  # noqa: F811
+    s3 = aws["s3"]
+    dog = "photos/dog.jpg"
+    for key in (CAT, dog):
+        s3.put_object(Bucket=ORIGINALS, Key=key, Body=tiny_jpeg())
+    proc = processor(aws, warm_widths=(64, 128))
+    store = CountingStore(aws["store"], fail_put=lambda key: key.startswith(f"{dog}/"))
+    proc.store = store
+    dog_put = fixture("s3_put_event.json")
+    dog_put["Records"][0]["s3"]["object"]["key"] = dog
+
+    answer = proc.handle(sqs_event(fixture("s3_put_event.json"), dog_put))
+
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "msg-1"}]}
+    assert store.originals_read == [CAT, dog]  # one GET per original, not one per variant
+    assert len([k for k in derived_keys(s3) if k.startswith(f"{CAT}/")]) == 6
+    cat_line, dog_line = log_lines[-2:]
+    assert (cat_line["status"], cat_line["warmed"]) == ("ok", 6)
+    assert dog_line["status"] == "failed" and dog_line["warmed"] == 0
+    reasons = list(dog_line["warm_failed"].values())
+    assert len(reasons) == 6 and all(r.startswith("502 rendered but not stored") for r in reasons)
 
 
 def test_undecodable_upload_is_logged_and_acknowledged(aws, log_lines):  # noqa: F811

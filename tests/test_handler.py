@@ -114,6 +114,15 @@ def test_real_event_renders_stores_and_answers(origin: Origin, caplog):
     assert lines[0]["status"] == 200 and lines[0]["bytes_out"] == len(body(first))
 
 
+def test_variants_store_only_the_source_timestamp(in_process: Origin):
+    first = in_process.handle(event(f"/{KEY}/w=256,q=75,f=webp"))
+    assert first["statusCode"] == 200
+    stored = in_process.store.get_derived(f"{KEY}/w=256,q=75,f=webp")
+    assert stored is not None and set(stored.metadata) == {"source-last-modified"}
+    second = in_process.handle(event(f"/{KEY}/w=256,q=75,f=webp"))  # from the derived store
+    assert second["headers"]["Last-Modified"] == first["headers"]["Last-Modified"]
+
+
 def test_explicit_format_has_no_vary(origin: Origin):
     response = origin.handle(event(f"/{KEY}/w=256,q=50,f=jpeg"))
     assert response["statusCode"] == 200 and "Vary" not in response["headers"]

@@ -5,6 +5,9 @@ from __future__ import annotations
 import io
 import json
 import shutil
+import threading
+import time
+from collections import Counter
 from pathlib import Path
 
 from PIL import Image
@@ -19,6 +22,7 @@ from tests.conftest import SAMPLES, decode
 from tests.lifecycle_support import (
     CAT,
     ORIGINALS,
+    CountingStore,
     aws,  # noqa: F401  (the moto fixture)
     derived_keys,
     run_cli,
@@ -88,6 +92,63 @@ def test_warm_dry_run_lists_and_writes_nothing(tmp_path: Path, capsys):
     assert "would generate ok.jpg/w=64,q=75,f=auto-avif" in out
     assert "would generate ok.jpg/w=64,q=75,f=png" in out
     assert not any(p.is_file() for p in derived.rglob("*"))
+
+
+def test_one_get_of_the_original_per_key_whatever_the_variants(tmp_path: Path):
+    originals = tmp_path / "originals"
+    originals.mkdir()
+    for name in ("a.jpg", "b.jpg", "c.jpg"):
+        (originals / name).write_bytes(tiny_jpeg())
+    store = CountingStore(LocalStore(originals, tmp_path / "derived"))
+    origin = Origin(Settings(), store, load_policy())
+    formats = warm.parse_formats(["auto-avif", "webp", "png"])
+
+    report = warm_keys(origin, ["a.jpg"], [64, 128], formats, 75, concurrency=4, progress=False)
+
+    assert report.ok and len(report.done) == 6  # 1 key × 2 widths × 3 formats
+    assert store.originals_read == ["a.jpg"]  # one GET, not one per variant
+    assert store.calls["list_derived"] == 1 and store.calls["put_derived"] == 6
+    assert store.calls["get_derived"] == 0  # the listing already said what is missing
+
+    store.calls.clear()
+    store.originals_read.clear()
+    keys = ["a.jpg", "b.jpg", "c.jpg"]
+    report = warm_keys(origin, keys, [64, 128], formats, 75, concurrency=4, progress=False)
+    assert (len(report.done), len(report.skipped)) == (12, 6)
+    assert sorted(store.originals_read) == ["b.jpg", "c.jpg"]  # a.jpg is complete: no GET
+
+
+def test_parallel_across_originals_never_within_one(tmp_path: Path, monkeypatch):
+    originals = tmp_path / "originals"
+    originals.mkdir()
+    keys = [f"k{n}.jpg" for n in range(4)]
+    for key in keys:
+        (originals / key).write_bytes(tiny_jpeg())
+    origin = Origin(Settings(), LocalStore(originals, tmp_path / "derived"), load_policy())
+    lock = threading.Lock()
+    active: Counter[str] = Counter()
+    peak: Counter[str] = Counter()
+    overall = {"now": 0, "peak": 0}
+
+    def fake_render_and_store(self, req, original, fields, timings=None):
+        with lock:
+            active[req.key] += 1
+            overall["now"] += 1
+            peak[req.key] = max(peak[req.key], active[req.key])
+            overall["peak"] = max(overall["peak"], overall["now"])
+        time.sleep(0.02)
+        with lock:
+            active[req.key] -= 1
+            overall["now"] -= 1
+        return None, True
+
+    monkeypatch.setattr(Origin, "render_and_store", fake_render_and_store)
+    formats = warm.parse_formats(["auto"])
+    report = warm_keys(origin, keys, [64, 128], formats, 75, concurrency=4, progress=False)
+
+    assert report.ok and len(report.done) == 24
+    assert set(peak.values()) == {1}  # one variant of an original at a time
+    assert overall["peak"] > 1  # while other originals render alongside
 
 
 def test_tiny_jpeg_is_a_real_image():
