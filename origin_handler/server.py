@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from . import logs
 from .edge import Edge, EdgeResponse
+from .errors import OriginError
 from .formats import sniff
 from .invalidation import LOCAL_INVALIDATE_PATH
 from .request import encode_key
@@ -26,10 +27,10 @@ def demo_page(edge: Edge) -> bytes:
     figures = []
     for key in sorted(store.list_originals("")):
         try:
-            head = store.get_original(key, edge.origin.settings.limits.max_source_bytes).body[:16]
-        except Exception:
+            head = store.peek_original(key, 16)
+        except OriginError:
             continue
-        if sniff(head) is None:
+        if sniff(head) is None:  # only images get a figure; the rest would be a 415
             continue
         url = html.escape(encode_key(key))
         srcset = ", ".join(f"{url}?w={w}&amp;q=75 {w}w" for w in widths)

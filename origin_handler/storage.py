@@ -35,6 +35,10 @@ class ImageStore(Protocol):
         """The original's bytes; NotFound if absent, TooLarge if over max_bytes."""
         ...
 
+    def peek_original(self, key: str, size: int) -> bytes:
+        """The first bytes of an original (enough to sniff its format)."""
+        ...
+
     def get_derived(self, key: str) -> StoredObject | None:
         """A stored variant, or None."""
         ...
@@ -109,6 +113,16 @@ class S3Store:
         if len(body) > max_bytes:
             raise TooLarge(f"original is over {max_bytes} bytes")
         return _from_s3(resp, body)
+
+    def peek_original(self, key: str, size: int) -> bytes:
+        """The first `size` bytes of an original, with a ranged GET."""
+        try:
+            resp = self.client.get_object(
+                Bucket=self.originals_bucket, Key=key, Range=f"bytes=0-{size - 1}"
+            )
+            return resp["Body"].read(size)
+        except Exception as exc:
+            raise _s3_error(exc, "original") from None
 
     def get_derived(self, key: str) -> StoredObject | None:
         """A stored variant, or None when there is none yet."""
@@ -243,6 +257,17 @@ class LocalStore:
         tag = hashlib.md5(f"{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()
         modified = datetime.fromtimestamp(int(stat.st_mtime), UTC)
         return StoredObject(body, etag=f'"{tag}"', last_modified=modified)
+
+    def peek_original(self, key: str, size: int) -> bytes:
+        """The first `size` bytes of an original file."""
+        path = self._path(self.originals, key)
+        try:
+            with path.open("rb") as fh:
+                return fh.read(size)
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            raise NotFound("no such original") from None
+        except OSError:
+            raise StorageError("storage failed") from None
 
     def get_derived(self, key: str) -> StoredObject | None:
         """A stored variant and its sidecar headers, or None."""

@@ -210,9 +210,27 @@ def test_corrupt_original_is_422(in_process: Origin):
 def test_original_over_byte_limit_is_413_before_download(in_process: Origin):
     from origin_handler.settings import Limits
 
+    client = in_process.store.client
+    real_get = client.get_object
+    reads = []
+
+    def get_object(**kw):
+        resp = real_get(**kw)
+        body = resp["Body"]
+        resp["Body"] = type("Body", (), {"read": lambda *a: reads.append(a), "close": body.close})()
+        return resp
+
+    client.get_object = get_object
     in_process.settings = replace(in_process.settings, limits=Limits(max_source_bytes=1000))
     response = in_process.handle(event(f"/{KEY}/w=640,q=75,f=webp"))
     assert response["statusCode"] == 413
+    assert response["body"] == "413 original is over 1000 bytes\n"
+    assert reads == []  # refused from Content-Length, the body was never read
+
+
+def test_peek_reads_only_the_first_bytes(in_process: Origin):
+    head = in_process.store.peek_original(KEY, 16)
+    assert head == (SAMPLES / KEY).read_bytes()[:16]
 
 
 def test_lambda_handler_with_local_directories(monkeypatch, tmp_path: Path):

@@ -38,6 +38,9 @@ def test_local_store_never_writes_outside_its_root(store: LocalStore, tmp_path: 
 
 def test_local_store_round_trip_list_delete(store: LocalStore):
     assert store.get_original("photos/cat.jpg", 10).body == b"cat"
+    assert store.peek_original("photos/cat.jpg", 2) == b"ca"
+    with pytest.raises(NotFound):
+        store.peek_original("../secret.txt", 2)
     with pytest.raises(TooLarge):
         store.get_original("photos/cat.jpg", 2)
     key = "photos/cat.jpg/w=16,q=75,f=webp"
