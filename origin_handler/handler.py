@@ -49,13 +49,14 @@ class Origin:
             response = self.serve(req, head, fields)
         except Exception as exc:  # every failure becomes a status, never a traceback
             err = as_origin_error(exc)
-            fields["error"] = err.message
+            fields.update(source="error", error=err.message, error_code=err.code)
             if not isinstance(exc, OriginError):
                 logs.logger.exception("unexpected error")
             response = responses.error(err, self.settings.not_found_max_age, head)
         fields["status"] = response["statusCode"]
         fields["ms"] = round((time.perf_counter() - started) * 1000, 1)
-        logs.line(logging.INFO if fields["status"] < 500 else logging.ERROR, **fields)
+        level = logging.INFO if fields["status"] < 500 else logging.ERROR
+        logs.line(level, **logs.with_metrics(fields, self.settings.metrics_namespace))
         return response
 
     def serve(

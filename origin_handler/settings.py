@@ -42,6 +42,7 @@ class Settings:
     distribution_id: str = ""
     warm_widths: tuple[int, ...] = ()
     warm_formats: tuple[str, ...] = ()
+    metrics_namespace: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -68,6 +69,7 @@ class Settings:
             distribution_id=env.get("DISTRIBUTION_ID", ""),
             warm_widths=tuple(_int_list(env.get("WARM_WIDTHS", ""), "WARM_WIDTHS")),
             warm_formats=tuple(f for f in env.get("WARM_FORMATS", "").split(",") if f),
+            metrics_namespace=env.get("METRICS_NAMESPACE", ""),
         )
 
 

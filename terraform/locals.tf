@@ -31,6 +31,7 @@ locals {
     MAX_FRAMES          = tostring(var.max_frames)
     MAX_ANIMATED_PIXELS = tostring(var.max_animated_pixels)
     MAX_RESPONSE_BYTES  = tostring(var.max_response_bytes)
+    METRICS_NAMESPACE   = var.metrics_namespace
   }
 
   # The events function also invalidates and pre-generates. DISTRIBUTION_ID is not given to

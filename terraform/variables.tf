@@ -443,3 +443,14 @@ variable "warm_formats" {
     error_message = "warm_formats may contain only auto, auto-avif, auto-webp, auto-orig, avif, webp, jpeg and png."
   }
 }
+
+variable "metrics_namespace" {
+  description = "CloudWatch namespace for the metrics embedded in each request's log line (EMF: duration and bytes per source rendered/derived/error). Empty turns them off."
+  type        = string
+  default     = "ImageOrigin"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._/#:-]{0,255}$", var.metrics_namespace)) && !startswith(var.metrics_namespace, "AWS/")
+    error_message = "metrics_namespace must be up to 255 characters of letters, digits and . _ / # : - and must not start with AWS/."
+  }
+}

@@ -244,3 +244,14 @@ def test_lambda_handler_with_local_directories(monkeypatch, tmp_path: Path):
     assert response["statusCode"] == 200
     assert decode(body(response)).size == (640, 960)
     assert (tmp_path / KEY / "w=640,q=75,f=auto-webp").is_file()
+
+
+def test_log_line_carries_embedded_metrics_and_error_codes(in_process: Origin, caplog):
+    caplog.set_level(logging.INFO, logger="image_origin")
+    in_process.settings = replace(in_process.settings, metrics_namespace="ImageOrigin")
+    in_process.handle(event(f"/{KEY}/w=64,q=75,f=webp"))
+    in_process.handle(event("/missing.jpg/w=64,q=75,f=webp"))
+    ok, missing = (json.loads(r.message) for r in caplog.records[-2:])
+    assert ok["source"] == "rendered" and ok["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+    assert missing["source"] == "error" and missing["error_code"] == "not_found"
+    assert missing["status"] == 404
