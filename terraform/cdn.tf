@@ -155,6 +155,16 @@ resource "aws_cloudfront_distribution" "this" {
     origin_id                = local.derived_origin_id
     domain_name              = aws_s3_bucket.derived.bucket_regional_domain_name
     origin_access_control_id = aws_cloudfront_origin_access_control.derived.id
+
+    # Origin Shield: one more cache layer in front of both origins, so misses from all
+    # regional edge caches collapse into one render instead of one per region.
+    dynamic "origin_shield" {
+      for_each = var.origin_shield_region == null ? [] : [var.origin_shield_region]
+      content {
+        enabled              = true
+        origin_shield_region = origin_shield.value
+      }
+    }
   }
 
   # Secondary: the transform function URL, through its OAC (the URL requires AWS_IAM).
@@ -162,6 +172,14 @@ resource "aws_cloudfront_distribution" "this" {
     origin_id                = local.function_origin_id
     domain_name              = local.function_url_host
     origin_access_control_id = aws_cloudfront_origin_access_control.function.id
+
+    dynamic "origin_shield" {
+      for_each = var.origin_shield_region == null ? [] : [var.origin_shield_region]
+      content {
+        enabled              = true
+        origin_shield_region = origin_shield.value
+      }
+    }
 
     custom_origin_config {
       http_port                = 80

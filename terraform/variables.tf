@@ -454,3 +454,14 @@ variable "metrics_namespace" {
     error_message = "metrics_namespace must be up to 255 characters of letters, digits and . _ / # : - and must not start with AWS/."
   }
 }
+
+variable "origin_shield_region" {
+  description = "AWS Region for CloudFront Origin Shield in front of both origins (e.g. the stack's own region), or null for none. With it, a variant missed by several regional edge caches is rendered once; it adds a per-request charge for requests that reach the shield."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.origin_shield_region == null || can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", var.origin_shield_region))
+    error_message = "origin_shield_region must be an AWS Region code such as eu-west-1, or null."
+  }
+}
