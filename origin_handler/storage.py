@@ -88,9 +88,12 @@ class S3Store:
         import boto3
         from botocore.config import Config
 
+        # Worst case 3 × (2 s + 5 s) = 21 s: a stuck S3 call ends as our 503 well inside
+        # the 30 s function timeout instead of as a Lambda timeout CloudFront shows as 5xx.
+        # read_timeout bounds each socket read, not a whole 50 MB download.
         config = Config(
             connect_timeout=2,
-            read_timeout=10,
+            read_timeout=5,
             retries={"mode": "standard", "max_attempts": 3},
         )
         client = boto3.client("s3", endpoint_url=endpoint_url, config=config)
