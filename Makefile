@@ -34,6 +34,7 @@ test-js:
 ## bench: speed, size and memory figures (printed, never asserted)
 bench: $(STAMP)
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[test,bench]'
+	npm ci --prefix bench --no-audit --no-fund --loglevel=error
 	$(PY) bench/bench.py
 
 ## package: the Lambda zip (arm64, Python 3.13) at build/lambda.zip

@@ -1,4 +1,4 @@
-"""Speed, size and memory of the transform pipeline beside naive Pillow and pyvips.
+"""Speed, size and memory of the transform pipeline beside naive Pillow, pyvips and sharp.
 
 Prints figures, never asserts. Everything runs pinned to one core (CPU 0) with libvips
 and libavif limited to one thread; every (pipeline, case) runs in a fresh subprocess that
@@ -13,6 +13,12 @@ calibrated public q=75 maps to (formats.ENCODERS), so sizes are comparable.
 pyvips: thumbnail_buffer (shrink-on-load, auto-rotate) with export_profile="srgb"
 (colour management on), then webpsave / jpegsave / heifsave(compression="av1") with
 effort chosen to match the project's WebP method and AVIF speed; metadata not kept.
+sharp (bench/sharp_worker.mjs, Node, installed by `npm ci --prefix bench`): what the
+sharp-based CloudFront image optimizers run for a width-only resize, rotate() → resize
+(withoutEnlargement) → webp / avif / jpeg with the same quality and effort, AVIF 4:2:0 like
+the others (sharp's own default is 4:4:4, measured once on its own line), JPEG without
+mozjpeg; sharp's default colour handling (embedded ICC → sRGB, no profile kept) matches the
+pyvips column. Missing node or sharp is an error, not a dropped column.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import json
 import os
 import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -34,6 +41,7 @@ IMAGES = ROOT / "examples" / "images"
 PHOTO_12MP = IMAGES / "jon-tyson-FKkK1hnTe-Q-unsplash.jpg"
 PHOTO_24MP = IMAGES / "rachel-hisko-rEM3cK8F1pk-unsplash.jpg"
 PNG_14MP = IMAGES / "bonfire-rgba.png"
+SHARP_WORKER = ROOT / "bench" / "sharp_worker.mjs"
 WIDTHS = (320, 640, 1280)
 FORMATS = ("webp", "avif", "jpeg")
 PUBLIC_Q = 75
@@ -137,6 +145,51 @@ def measure(pipeline: str, source: Path, width: int, fmt: str, runs: int) -> dic
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _sharp_effort(fmt: str) -> int:
+    from origin_handler.formats import AVIF_SPEED, ENCODERS
+
+    if fmt == "avif":
+        return 9 - AVIF_SPEED  # libvips heifsave, as in the pyvips column
+    return ENCODERS["webp"].params.get("method", 4) if fmt == "webp" else 0
+
+
+def measure_sharp(source: Path, width: int, fmt: str, runs: int, chroma: str | None = None) -> dict:
+    """Run one case through bench/sharp_worker.mjs in a fresh node process (same pinning)."""
+    opts = {
+        "source": str(source),
+        "width": width,
+        "format": fmt,
+        "quality": _encoder_quality(fmt),
+        "effort": _sharp_effort(fmt),
+        "runs": runs,
+    }
+    if chroma:
+        opts["chroma"] = chroma
+    out = subprocess.run(
+        ["node", str(SHARP_WORKER), json.dumps(opts)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **SINGLE_THREAD_ENV, "UV_THREADPOOL_SIZE": "1"},
+    )
+    if out.returncode != 0:
+        sys.exit(f"sharp worker failed ({fmt} w{width}):\n{out.stderr}")
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    return {"ms": r["ms"], "kb": r["bytes"] / 1024, "rss": r["rss_mb"]}
+
+
+def sharp_versions() -> dict:
+    """sharp's and its libvips' versions; exits loudly when node or sharp is missing."""
+    if shutil.which("node") is None:
+        sys.exit("bench: node not found; the sharp column needs Node.js (make bench)")
+    out = subprocess.run(["node", str(SHARP_WORKER), "--versions"], capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(
+            "bench: sharp is not installed for bench/sharp_worker.mjs;"
+            f" run `npm ci --prefix bench` (make bench does)\n{out.stderr}"
+        )
+    return json.loads(out.stdout)
+
+
 def has_pyvips() -> bool:
     """pyvips importable with a working libvips."""
     try:
@@ -149,21 +202,25 @@ def has_pyvips() -> bool:
 
 
 def compare(cases: list[tuple[str, Path, int, str]], runs: int, vips: bool) -> list[str]:
-    """Markdown rows: ours vs naive Pillow vs pyvips for each case."""
+    """Markdown rows: ours vs naive Pillow vs pyvips vs sharp for each case."""
     rows = [
-        "| case | ours ms | naive ms | vips ms | ours/vips | naive/ours | ours KB | naive KB"
-        " | vips KB | ours RSS MB | naive RSS MB | vips RSS MB |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| case | ours ms | naive ms | vips ms | sharp ms | ours/vips | ours/sharp | naive/ours"
+        " | ours KB | naive KB | vips KB | sharp KB | ours RSS MB | naive RSS MB | vips RSS MB"
+        " | sharp RSS MB |",
+        "|---|" + "---:|" * 15,
     ]
     print("\n".join(rows), flush=True)
     for label, source, width, fmt in cases:
         r = {p: measure(p, source, width, fmt, runs) for p in MAKERS if p != "vips" or vips}
+        r["sharp"] = measure_sharp(source, width, fmt, runs)
+        o, n, s = r["ours"], r["naive"], r["sharp"]
         v = r.get("vips", {"ms": float("nan"), "kb": float("nan"), "rss": float("nan")})
         row = (
-            f"| {label} | {r['ours']['ms']:.0f} | {r['naive']['ms']:.0f} | {v['ms']:.0f}"
-            f" | **{r['ours']['ms'] / v['ms']:.2f}** | **{r['naive']['ms'] / r['ours']['ms']:.2f}**"
-            f" | {r['ours']['kb']:.1f} | {r['naive']['kb']:.1f} | {v['kb']:.1f}"
-            f" | {r['ours']['rss']:.0f} | {r['naive']['rss']:.0f} | {v['rss']:.0f} |"
+            f"| {label} | {o['ms']:.0f} | {n['ms']:.0f} | {v['ms']:.0f} | {s['ms']:.0f}"
+            f" | **{o['ms'] / v['ms']:.2f}** | **{o['ms'] / s['ms']:.2f}**"
+            f" | **{n['ms'] / o['ms']:.2f}**"
+            f" | {o['kb']:.1f} | {n['kb']:.1f} | {v['kb']:.1f} | {s['kb']:.1f}"
+            f" | {o['rss']:.0f} | {n['rss']:.0f} | {v['rss']:.0f} | {s['rss']:.0f} |"
         )
         rows.append(row)
         print(row, flush=True)
@@ -285,12 +342,15 @@ def main() -> None:
     import PIL
 
     started = time.perf_counter()
+    sharp = sharp_versions()
     vips = has_pyvips()
     versions = f"Pillow {PIL.__version__}"
     if vips:
         import pyvips
 
         versions += f", libvips {pyvips.version(0)}.{pyvips.version(1)}.{pyvips.version(2)}"
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
+    versions += f", sharp {sharp['sharp']} (libvips {sharp['vips']}, node {node})"
     print(
         f"# image-origin bench: {versions}, Python {sys.version.split()[0]},"
         f" pinned to CPU {CPU}, 1 thread, median of {args.runs} runs, public q={PUBLIC_Q}"
@@ -306,6 +366,13 @@ def main() -> None:
     cases.append(("14 MP RGBA PNG → w640 WEBP", PNG_14MP, 640, "webp"))
     compare(cases, args.runs, vips)
     print(flush=True)
+    if not args.quick:
+        s444 = measure_sharp(PHOTO_12MP, 1280, "avif", args.runs, chroma="4:4:4")
+        print(
+            f"sharp at its default AVIF chroma (4:4:4), 12 MP JPEG → w1280 AVIF:"
+            f" {s444['ms']:.0f} ms, {s444['kb']:.1f} KB, {s444['rss']:.0f} MB RSS\n",
+            flush=True,
+        )
     if not args.quick:
         for line in avif_speeds():
             print(line, flush=True)
