@@ -57,6 +57,13 @@ class Undecodable(OriginError):
     code = "undecodable"
 
 
+class EncodeError(OriginError):
+    """The encoder for the chosen format failed or is missing from this build (500)."""
+
+    status = 500
+    code = "encode_failed"
+
+
 class StorageError(OriginError):
     """The store failed or answered something unexpected (502)."""
 

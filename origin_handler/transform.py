@@ -10,7 +10,7 @@ from PIL import Image, UnidentifiedImageError
 
 from . import passthrough
 from .colour import to_srgb
-from .errors import TooLarge, Undecodable, UnsupportedFormat
+from .errors import EncodeError, TooLarge, Undecodable, UnsupportedFormat
 from .formats import ALLOWED_DECODERS, ENCODERS, SOURCE_FAMILY, Encoder, sniff
 from .geometry import ORIENT, REDUCING_GAP, Plan, draft_scale, plan, scaled_box, upright
 from .policy import Policy, load_policy
@@ -298,5 +298,11 @@ def _encode(
     params = encoder.save_params(quality)
     if len(frames) > 1:
         params.update(save_all=True, append_images=frames[1:], duration=durations, loop=loop)
-    frames[0].save(out, encoder.pil_format, **params)
+    try:
+        frames[0].save(out, encoder.pil_format, **params)
+    except (KeyError, OSError, ValueError, RuntimeError) as exc:
+        # KeyError: Pillow was built without this encoder (e.g. a zip with the wrong wheels).
+        raise EncodeError(
+            f"cannot encode {encoder.pil_format.lower()}: {type(exc).__name__}"
+        ) from None
     return out.getvalue()

@@ -429,3 +429,14 @@ def test_damaged_files_get_a_4xx_never_an_unexpected_error(source):
             assert 400 <= err.status < 500, err
             outcomes["refused"] += 1
     assert outcomes["rendered"] and outcomes["refused"]  # the mutations really damaged files
+
+
+def test_a_missing_encoder_is_a_precise_500(monkeypatch):
+    from PIL import Image as PILImage
+
+    from origin_handler.errors import EncodeError
+
+    monkeypatch.delitem(PILImage.SAVE, "AVIF")  # as in a Pillow build without libavif
+    with pytest.raises(EncodeError) as info:
+        render(encode(quadrants(), "PNG"), req(width=16, fmt="avif"))
+    assert info.value.status == 500 and info.value.message == "cannot encode avif: KeyError"
