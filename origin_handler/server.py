@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import logging
+import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.resources import files
 from urllib.parse import urlsplit
@@ -159,7 +160,15 @@ def run_serve(args) -> int:
         raise SystemExit("serve: give --originals DIR or --s3-bucket NAME")
     store = build_store(settings)
     edge = Edge(Origin(settings, store, load_policy()), EdgeCache(args.edge_cache_mb << 20))
-    server = make_server(edge, args.host, args.port)
+    try:
+        server = make_server(edge, args.host, args.port)
+    except OSError as exc:  # most often: the port is taken
+        print(
+            f"image-origin: cannot listen on {args.host}:{args.port}: {exc.strerror}"
+            f" (try --port {args.port + 1}, or PORT={args.port + 1} make demo)",
+            file=sys.stderr,
+        )
+        return 1
     host, port = server.server_address[:2]
     print(f"image-origin: serving on http://{host}:{port}/  (demo page at /)", flush=True)
     try:

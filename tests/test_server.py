@@ -166,3 +166,33 @@ def test_serve_from_s3_over_moto_server(aws_env, moto_server, tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_busy_port_is_a_one_line_error_not_a_traceback(tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        run = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "origin_handler.cli",
+                "serve",
+                "--originals",
+                str(SAMPLES),
+                "--derived",
+                str(tmp_path),
+                "--port",
+                str(port),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert run.returncode == 1
+    assert "cannot listen on 127.0.0.1" in run.stderr and "Traceback" not in run.stderr
