@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import ipaddress
 import json
 import logging
 import sys
@@ -18,6 +19,7 @@ from .invalidation import LOCAL_INVALIDATE_PATH
 from .request import encode_key
 
 DEMO_WIDTHS = (256, 384, 640, 750, 828, 1080, 1200, 1920)
+MAX_INVALIDATION_BODY = 1 << 20
 DEMO_SIZES = "(max-width: 640px) 100vw, (max-width: 1200px) 50vw, 33vw"
 
 
@@ -62,8 +64,15 @@ def make_handler(edge: Edge) -> type[BaseHTTPRequestHandler]:
             if urlsplit(self.path).path != LOCAL_INVALIDATE_PATH:
                 self._send(EdgeResponse(405, {"Content-Type": "text/plain"}, b"405\n"))
                 return
-            length = int(self.headers.get("Content-Length") or 0)
+            if not ipaddress.ip_address(self.client_address[0]).is_loopback:
+                # Like CloudFront's API, flushing the cache is not for viewers: loopback only,
+                # even when the endpoint listens on another interface.
+                self._send(EdgeResponse(403, {"Content-Type": "text/plain"}, b"403\n"))
+                return
             try:
+                length = int(self.headers.get("Content-Length") or 0)
+                if not 0 <= length <= MAX_INVALIDATION_BODY:
+                    raise ValueError("body size")
                 paths = json.loads(self.rfile.read(length) or b"{}").get("paths", [])
                 count = edge.cache.invalidate([str(p) for p in paths])
             except (ValueError, AttributeError):
@@ -141,15 +150,24 @@ def run_serve(args) -> int:
     from .edge import EdgeCache
     from .handler import Origin, build_store
     from .policy import load_policy
-    from .settings import Settings
+    from .settings import Settings, SettingsError
 
     logs.setup()
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"image-origin: {exc}", file=sys.stderr)
+        return 2
+    if args.s3_bucket and not args.derived_bucket:
+        # Variants written into the originals bucket would show up as originals (and fire
+        # its upload events): the two must be separate.
+        print("image-origin: serve --s3-bucket needs --derived-bucket", file=sys.stderr)
+        return 2
     if args.s3_bucket:
         settings = replace(
             settings,
             originals_bucket=args.s3_bucket,
-            derived_bucket=args.derived_bucket or args.s3_bucket,
+            derived_bucket=args.derived_bucket,
             s3_endpoint_url=args.endpoint_url or settings.s3_endpoint_url,
             originals_dir="",  # the flags choose S3 even when ORIGINALS_DIR is set
             derived_dir="",
@@ -157,7 +175,8 @@ def run_serve(args) -> int:
     elif args.originals:
         settings = replace(settings, originals_dir=args.originals, derived_dir=args.derived)
     else:
-        raise SystemExit("serve: give --originals DIR or --s3-bucket NAME")
+        print("image-origin: serve needs --originals DIR or --s3-bucket NAME", file=sys.stderr)
+        return 2
     store = build_store(settings)
     edge = Edge(Origin(settings, store, load_policy()), EdgeCache(args.edge_cache_mb << 20))
     try:

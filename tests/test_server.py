@@ -196,3 +196,41 @@ def test_busy_port_is_a_one_line_error_not_a_traceback(tmp_path):
         )
     assert run.returncode == 1
     assert "cannot listen on 127.0.0.1" in run.stderr and "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "message"),
+    [
+        (["--s3-bucket", "originals"], {}, "serve --s3-bucket needs --derived-bucket"),
+        ([], {}, "serve needs --originals DIR or --s3-bucket NAME"),
+        (["--originals", "."], {"MAX_FRAMES": "many"}, "MAX_FRAMES must be a whole number"),
+    ],
+)
+def test_serve_usage_errors_exit_2_with_one_line(args, env, message):
+    import os
+    import subprocess
+    import sys
+
+    run = subprocess.run(
+        [sys.executable, "-m", "origin_handler.cli", "serve", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, **env},
+    )
+    assert run.returncode == 2
+    assert message in run.stderr and "Traceback" not in run.stderr
+
+
+def test_invalidation_endpoint_rejects_bad_lengths(endpoint):
+    import http.client
+    from urllib.parse import urlsplit
+
+    base, _ = endpoint
+    host = urlsplit(base)
+    conn = http.client.HTTPConnection(host.hostname, host.port, timeout=10)
+    conn.putrequest("POST", "/__edge/invalidate")
+    conn.putheader("Content-Length", "lots")
+    conn.endheaders()
+    assert conn.getresponse().status == 400
+    conn.close()
