@@ -69,8 +69,26 @@ export function createImageUrls({ baseUrl = '', policy: p = defaultPolicy } = {}
 
   // src is a URL reference like an <img src>: spaces and non-ASCII get encoded, existing
   // %XX escapes are kept, ?query and #fragment are dropped (the edge ignores them).
+  // WHATWG URL parsing turns "\\" into "/" and resolves "." and ".." segments, which
+  // would quietly address another image; the edge answers those paths with a 400.
+  function checkRawPath(src) {
+    let path = src.split(/[?#]/)[0];
+    if (ABSOLUTE.test(path)) path = path.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/\\]*/i, '');
+    if (path.includes('\\')) throw new ImageUrlError('backslash in key');
+    for (const segment of path.split('/')) {
+      let decoded = segment;
+      try {
+        decoded = decodeURIComponent(segment);
+      } catch {
+        // left to the percent-encoding check below
+      }
+      if (decoded === '.' || decoded === '..') throw new ImageUrlError('dot segment in key');
+    }
+  }
+
   function location(src) {
     if (typeof src !== 'string' || src === '') throw new ImageUrlError('missing image key');
+    checkRawPath(src);
     let origin;
     let pathname;
     if (ABSOLUTE.test(src)) {

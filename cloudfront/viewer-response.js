@@ -7,7 +7,9 @@ function handler(event) {
   var uri = event.request.uri;
   var slash = uri.lastIndexOf('/');
   var ops = uri.substring(slash + 1);
-  if (response.statusCode === 200 && ops.indexOf('f=auto-') !== -1) {
+  // 304s too: a revalidated cached copy must keep varying on Accept.
+  var cacheable = response.statusCode === 200 || response.statusCode === 304;
+  if (cacheable && ops.indexOf('f=auto-') !== -1) {
     response.headers['vary'] = { value: 'Accept' };
   }
   return response;

@@ -163,3 +163,17 @@ test('.d.ts declares every runtime export', () => {
     }
   }
 });
+
+test('paths URL parsing would silently rewrite are refused, not redirected to another image', () => {
+  const cases = [
+    ['photos\\cat.jpg', 'backslash in key'],
+    ['/photos/../secret.jpg', 'dot segment in key'],
+    ['/photos/%2e%2e/secret.jpg', 'dot segment in key'],
+    ['/photos/./cat.jpg', 'dot segment in key'],
+    ['https://cdn.example.com/a/../b.jpg', 'dot segment in key'],
+  ];
+  for (const [src, message] of cases) {
+    assert.throws(() => mod.imageUrl(src, { width: 600 }), { name: 'ImageUrlError', message }, src);
+  }
+  assert.equal(mod.imageUrl('/a/.hidden.jpg', { width: 600 }), '/a/.hidden.jpg?w=640');
+});

@@ -16,6 +16,7 @@ const CASES = [
   ['/photos/cat.jpg/w=640,q=75,f=webp', 200, undefined],
   ['/photos/f=auto-x/q=75,f=jpeg', 200, undefined],
   ['/photos/cat.jpg/w=640,q=75,f=auto-webp', 404, undefined],
+  ['/photos/cat.jpg/w=640,q=75,f=auto-webp', 304, 'Accept'],
 ];
 
 function event(uri, status) {
