@@ -15,12 +15,6 @@ COMMANDS = {
 }
 
 
-def _entry(module, command: str, kind: str):
-    return getattr(
-        module, f"{kind}_{command}" if kind == "run" else f"add_{command}_arguments", None
-    ) or getattr(module, "run" if kind == "run" else "add_arguments")
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with one subparser per command."""
     parser = argparse.ArgumentParser(prog="image-origin", description=__doc__)
@@ -28,8 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
     for command, (module_name, help_text) in COMMANDS.items():
         module = importlib.import_module(module_name)
         child = sub.add_parser(command, help=help_text, description=help_text)
-        _entry(module, command, "add")(child)
-        child.set_defaults(_run=_entry(module, command, "run"))
+        getattr(module, f"add_{command}_arguments")(child)
+        child.set_defaults(_run=getattr(module, f"run_{command}"))
     return parser
 
 

@@ -218,7 +218,7 @@ def build_zip(
     return output
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_package_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `image-origin package`."""
     parser.add_argument(
         "-o",
@@ -248,7 +248,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace) -> int:
+def run_package(args: argparse.Namespace) -> int:
     """Run `image-origin package`; exit status 0 on success."""
     try:
         build_zip(

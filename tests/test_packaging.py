@@ -75,6 +75,12 @@ def test_arm64_zip_holds_aarch64_pillow_with_avif(arm64_zip: Path):
         assert "origin_handler/handler.py" in names
         assert "origin_handler/policy.json" in names
         json.loads(archive.read("origin_handler/policy.json"))
+        # Every module of the package, its demo page, and tqdm (events → warm imports it).
+        package = ROOT / "origin_handler"
+        for module in package.glob("*.py"):
+            assert f"origin_handler/{module.name}" in names, module.name
+        assert "origin_handler/demo.html" in names
+        assert "tqdm/__init__.py" in names
         assert not [n for n in names if n.startswith(RUNTIME_PROVIDED_TOP)], "boto3 & co bundled"
         assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
         for info in archive.infolist():
@@ -91,10 +97,10 @@ def test_zip_is_deterministic(arm64_zip: Path, tmp_path: Path):
 
 def test_cli_builds_x86_64_and_prints_size(tmp_path: Path, capsys: pytest.CaptureFixture):
     parser = argparse.ArgumentParser()
-    packaging.add_arguments(parser)
+    packaging.add_package_arguments(parser)
     output = tmp_path / "x86.zip"
     args = parser.parse_args(["--arch", "x86_64", "--python", "3.13", "-o", str(output)])
-    assert packaging.run(args) == 0
+    assert packaging.run_package(args) == 0
     assert f"{output}:" in capsys.readouterr().out
     with zipfile.ZipFile(output) as archive:
         imaging = _shared_objects(archive, "PIL/_imaging.")
@@ -104,7 +110,7 @@ def test_cli_builds_x86_64_and_prints_size(tmp_path: Path, capsys: pytest.Captur
 
 def test_cli_defaults_and_bad_arch():
     parser = argparse.ArgumentParser()
-    packaging.add_arguments(parser)
+    packaging.add_package_arguments(parser)
     args = parser.parse_args([])
     assert (args.arch, args.python, args.include_boto3, args.host) == (
         "arm64",
