@@ -12,7 +12,7 @@ from .errors import BadRequest
 from .handler import build_store
 from .policy import Policy
 from .request import validate_key
-from .settings import Settings
+from .settings import Settings, SettingsError
 from .storage import ImageStore
 
 
@@ -33,12 +33,15 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 class UsageError(Exception):
-    """Bad flags or keys: exit status 2."""
+    """Bad flags, keys or settings: exit status 2."""
 
 
 def settings_and_store(args: argparse.Namespace) -> tuple[Settings, ImageStore, bool]:
     """Settings from the environment, overridden by flags; the store; whether originals exist."""
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:  # a malformed variable is a configuration error: exit 2
+        raise UsageError(str(exc)) from None
     local = getattr(args, "local", None)
     if args.originals or args.derived or (local and not args.derived_bucket):
         originals = args.originals or settings.originals_dir

@@ -7,11 +7,17 @@ one, S3's ``s3:TestEvent``, and plain S3 records when S3 invokes the function di
   configured variants (WARM_WIDTHS × WARM_FORMATS) when WARM_WIDTHS is set.
 * ``ObjectRemoved:*``: purge + invalidate.
 
-Idempotent: purging twice finds nothing the second time; the invalidation's CallerReference
-is derived from the SQS message id and the paths, so a redelivered message that already
-invalidated does not pay again. A redelivered message (ApproximateReceiveCount > 1) whose
-variants are already gone invalidates ``/KEY/*`` instead of nothing, because the first try
-may have deleted them and then failed before CloudFront accepted the invalidation.
+Order: nothing is invalidated until every variant found is deleted. The distribution's
+origin group reads the derived bucket first, so an invalidation sent while a stale variant
+is still stored lets the next viewer re-cache it for a year; a failed delete raises (the
+message is retried) before any invalidation is sent.
+
+Idempotent: purging twice finds nothing the second time. The invalidation's CallerReference
+is the SQS message id plus a hash of the paths, so the same delivery seen twice does not pay
+twice. A retry (ApproximateReceiveCount > 1) always invalidates ``/KEY/*`` with the receive
+count folded into the CallerReference: an earlier try may have deleted some or all variants
+and then failed, and CloudFront answers a repeated CallerReference with the *earlier*
+invalidation instead of creating one, so the retry needs a reference of its own.
 
 Failures: a message that raised is reported in ``batchItemFailures`` (only that one is
 retried, and after maxReceiveCount it lands in the dead-letter queue). An upload the
@@ -105,7 +111,10 @@ class EventProcessor:
         """One SQS message; False when it must be retried."""
         message_id = record.get("messageId", "")
         attributes = record.get("attributes") or {}
-        retry = int(attributes.get("ApproximateReceiveCount") or 1) > 1
+        receives = int(attributes.get("ApproximateReceiveCount") or 1)
+        retry = receives > 1
+        # A retry's invalidation must not be deduplicated into an earlier try's.
+        ref = f"{message_id}-r{receives}" if retry else message_id
         base = {"source": "sqs", "message_id": message_id}
         try:
             body = json.loads(record.get("body") or "")
@@ -127,7 +136,7 @@ class EventProcessor:
             return False
         ok = True
         for s3_record in s3_records:
-            ok = self._logged(s3_record, base, message_id, retry) and ok
+            ok = self._logged(s3_record, base, ref, retry) and ok
         return ok
 
     def _logged(self, s3_record: Any, base: dict[str, Any], ref: str, retry: bool) -> bool:
@@ -178,11 +187,13 @@ class EventProcessor:
     def _purge(self, key: str, fields: dict[str, Any], ref: str, retry: bool) -> None:
         purge = purge_key(self.store, key, "auto", DEFAULT_EXACT_MAX)
         fields.update(found=len(purge.found), deleted=purge.deleted)
-        if purge.error and not purge.found:
-            raise RetryableError(purge.error)
-        paths = purge.paths
-        if not paths and retry:
-            paths = [wildcard_path(key)]  # an earlier try may have deleted and not invalidated
+        if not purge.ok:
+            # Before invalidating: with stale variants still stored, an invalidation now would
+            # only let viewers re-cache them, and the retry's could not replace it.
+            raise RetryableError(purge.error or f"{len(purge.not_deleted)} variants not deleted")
+        # A retry cannot know what an earlier try deleted without invalidating: /KEY/* covers
+        # it all, under a reference that includes the receive count (see handle_sqs_record).
+        paths = [wildcard_path(key)] if retry else purge.paths
         fields["paths"] = paths
         if paths and self.invalidator is not None:
             try:
@@ -195,8 +206,6 @@ class EventProcessor:
             fields["invalidation"] = sub.id
         elif paths:
             fields["invalidation"] = "skipped: no DISTRIBUTION_ID"
-        if purge.error or purge.not_deleted:
-            raise RetryableError(purge.error or f"{len(purge.not_deleted)} variants not deleted")
 
     def _warm(self, key: str, fields: dict[str, Any]) -> None:
         report = warm_keys(

@@ -10,9 +10,15 @@ Which CloudFront paths (see the README, "Which CloudFront paths", for the cost a
 
 So ``auto`` (the default) sends exact paths for a key with up to ``exact_max`` variants found
 (no wildcard queue, at most ``exact_max`` paths) and one ``/KEY/*`` for a key with more
-(one path however many variants). Wildcards go in requests of 15, waiting for the previous
-wildcard request to complete before sending the next; a TooManyInvalidationsInProgress
-answer (someone else's invalidations) waits for those and retries.
+(one path however many variants). Exact paths go in requests of up to 3,000 and wildcards
+in requests of up to 15; a request that would take our own in-progress paths of its kind
+over the limit first waits for our earlier requests of that kind to complete. A
+TooManyInvalidationsInProgress answer (someone else's invalidations) waits for those and
+retries.
+
+No path can exceed CloudFront's 4,000 characters: an S3 key is at most 1,024 bytes, so the
+longest variant path (every byte of the key percent-encoded, the ops segment unencoded) is
+at most 1 + 3 × 1,024 characters.
 """
 
 from __future__ import annotations
@@ -31,7 +37,6 @@ from .storage import chunks
 # CloudFront limits (Developer Guide, "Concurrent invalidation request maximum").
 WILDCARD_IN_PROGRESS = 15
 EXACT_IN_PROGRESS = 3000
-MAX_PATH_CHARS = 4000  # longest invalidation path CloudFront accepts
 DEFAULT_EXACT_MAX = 3
 LOCAL_INVALIDATE_PATH = "/__edge/invalidate"
 
@@ -57,8 +62,6 @@ def key_paths(key: str, variants: list[str], mode: PathMode, exact_max: int) -> 
     if mode == "wildcard":
         return [wildcard_path(key)]
     exact = [exact_path(v) for v in variants]
-    if any(len(p) > MAX_PATH_CHARS for p in exact):
-        return [wildcard_path(key)]
     if mode == "exact" or len(exact) <= exact_max:
         return exact
     return [wildcard_path(key)]
@@ -182,7 +185,7 @@ class CloudFrontInvalidator:
         statuses: dict[str, str] = {}
         for inv_id in ids:
             while True:
-                inv = self.client.get_invalidation(DistributionId=self.distribution_id, Id=inv_id)
+                inv = self._call("get_invalidation", Id=inv_id)
                 status = inv["Invalidation"]["Status"]
                 # The API says "Completed"; moto says "COMPLETED": compare case-insensitively.
                 if status.lower() == "completed":
@@ -194,32 +197,50 @@ class CloudFrontInvalidator:
         return statuses
 
     def _wait_in_progress(self, deadline: float) -> None:
-        items = (
-            self.client.list_invalidations(DistributionId=self.distribution_id)
-            .get("InvalidationList", {})
-            .get("Items", [])
-        )
+        items = self._call("list_invalidations").get("InvalidationList", {}).get("Items", [])
         busy = [i["Id"] for i in items if i["Status"].lower() == "inprogress"]
         if busy:
             self.wait(busy, deadline)
         else:
             self.sleep(self.poll_seconds)
 
+    def _call(self, operation: str, **kw: Any) -> Any:
+        """A read-only CloudFront call; any AWS failure becomes InvalidationFailed."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return getattr(self.client, operation)(DistributionId=self.distribution_id, **kw)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            raise InvalidationFailed(f"{operation}: {code}: {_client_message(exc)}") from None
+        except BotoCoreError as exc:
+            raise InvalidationFailed(f"{operation}: cloudfront unreachable: {exc}") from None
+
     def run(self, paths: list[str], reference: str, wait: bool = False) -> InvalidationReport:
-        """Send all paths in batches; a wildcard batch waits for the previous one to complete."""
+        """Send all paths in batches, each only when CloudFront's in-progress limit has room.
+
+        Exact and wildcard paths have separate limits (3,000 and 15): a batch that would take
+        our in-progress paths of its kind over the limit waits for our earlier batches of
+        that kind to complete first (7,200 exact paths: 3,000, then 3,000, then 1,200).
+        """
         report = InvalidationReport()
         batches = plan_batches(paths)
-        pending_wildcard: str | None = None
+        in_progress: dict[bool, list[Submitted]] = {False: [], True: []}  # by "is wildcard"
         try:
             for n, batch in enumerate(batches, 1):
-                if batch[0].endswith("*") and pending_wildcard:
-                    self.say(f"cloudfront: waiting for {pending_wildcard} (15 wildcard limit)")
-                    self.wait([pending_wildcard])
+                wildcard = batch[0].endswith("*")
+                limit = WILDCARD_IN_PROGRESS if wildcard else EXACT_IN_PROGRESS
+                ahead = in_progress[wildcard]
+                if ahead and sum(len(s.paths) for s in ahead) + len(batch) > limit:
+                    ids = [s.id for s in ahead]
+                    kind = "wildcard" if wildcard else "exact"
+                    self.say(f"cloudfront: waiting for {' '.join(ids)} ({limit} {kind} limit)")
+                    self.wait(ids)
+                    ahead.clear()
                 sub = self.submit(batch, caller_reference(f"{reference}-{n}", batch))
                 report.submitted.append(sub)
+                ahead.append(sub)
                 self.say(f"cloudfront: {sub.id} {sub.status} ({len(batch)} paths)")
-                if batch[0].endswith("*"):
-                    pending_wildcard = sub.id
             if wait and report.submitted:
                 final = self.wait([s.id for s in report.submitted])
                 for sub in report.submitted:

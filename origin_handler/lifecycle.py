@@ -9,7 +9,9 @@ Purging one original is three steps, always in this order:
    the derived bucket before the origin function, so an invalidation that lands before the
    delete would let the next viewer re-cache the stale variant from S3 for a year.
 
-Which paths step 3 sends, and how, is ``invalidation``'s concern.
+Which paths step 3 sends, and how, is ``invalidation``'s concern. ``invalidate --all``
+does the same in one sweep: one listing of the whole derived store instead of one per
+original, every variant deleted, then a single ``/*``.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from .invalidation import (
 from .policy import load_policy
 from .request import derived_prefix, is_variant_of
 from .settings import Settings
-from .storage import ImageStore
+from .storage import DELETE_BATCH, ImageStore, chunks
 
 # --------------------------------------------------------------------------- purge
 
@@ -104,14 +106,49 @@ def purge_key(
     return result
 
 
+def variant_owner(derived_key: str) -> str | None:
+    """The original a derived key is a variant of (its last segment is ops), else None."""
+    original = derived_key.rpartition("/")[0]
+    return original if original and is_variant_of(derived_key, original) else None
+
+
 def discover_keys(store: ImageStore, prefix: str, with_originals: bool = True) -> list[str]:
     """Originals under prefix plus originals that only have variants left (deleted ones)."""
     keys: set[str] = set(store.list_originals(prefix)) if with_originals else set()
     for derived in store.list_derived(prefix):
-        original = derived.rpartition("/")[0]
-        if original and is_variant_of(derived, original):
+        original = variant_owner(derived)
+        if original:
             keys.add(original)
     return sorted(keys)
+
+
+def sweep_variants(store: ImageStore, dry_run: bool = False) -> list[KeyPurge]:
+    """Every variant in the derived store, listed once and deleted; one KeyPurge per original.
+
+    A listing failure is one KeyPurge for ``*`` with the error (and nothing deleted).
+    """
+    by_key: dict[str, KeyPurge] = {}
+    try:
+        for derived in store.list_derived(""):
+            original = variant_owner(derived)
+            if original:
+                by_key.setdefault(original, KeyPurge(original)).found.append(derived)
+    except OriginError as exc:
+        return [KeyPurge("*", error=f"listing failed: {exc.message}")]
+    purges = sorted(by_key.values(), key=lambda k: k.key)
+    if dry_run:
+        return purges
+    owner = {derived: purge for purge in purges for derived in purge.found}
+    for batch in chunks(list(owner), DELETE_BATCH):
+        try:
+            refused = store.delete_derived(batch)
+        except OriginError as exc:
+            refused = batch
+            for purge in {id(owner[k]): owner[k] for k in batch}.values():
+                purge.error = f"delete failed: {exc.message}"
+        for derived in refused:
+            owner[derived].not_deleted.append(derived)
+    return purges
 
 
 # --------------------------------------------------------------------------- invalidate
@@ -169,16 +206,22 @@ def invalidate_keys(
     wait: bool = False,
     progress: bool | None = None,
 ) -> PurgeReport:
-    """Purge each key's variants, then invalidate their paths (``/*`` once when everything)."""
+    """Purge each key's variants, then invalidate their paths.
+
+    ``everything`` ignores ``keys``: one sweep of the derived store purges every variant of
+    every original, then ``/*`` is sent once (unless the sweep could not list the store).
+    """
     from tqdm import tqdm
 
-    purges = []
-    for key in tqdm(keys, desc="purge", unit="key", disable=no_bar(progress)):
-        purges.append(purge_key(store, key, mode, exact_max, dry_run))
-    paths = ["/*"] if everything else [p for k in purges if k.error is None for p in k.paths]
-    if everything:  # one "/*" path replaces every per-key path
-        for purge in purges:
-            purge.paths = []
+    if everything:
+        purges = sweep_variants(store, dry_run)
+        listed = not any(k.key == "*" for k in purges)
+        paths = ["/*"] if listed else []
+    else:
+        purges = []
+        for key in tqdm(keys, desc="purge", unit="key", disable=no_bar(progress)):
+            purges.append(purge_key(store, key, mode, exact_max, dry_run))
+        paths = [p for k in purges if k.error is None for p in k.paths]
     report = PurgeReport(purges, InvalidationReport(), invalidator.target, dry_run)
     report.planned = plan_batches(paths)
     if not dry_run and paths:
@@ -229,7 +272,12 @@ def run_invalidate(args: argparse.Namespace) -> int:
         require_keys(args)
         settings, store, with_originals = settings_and_store(args)
         policy = load_policy()
-        keys = selected_keys(args, policy, lambda p: discover_keys(store, p, with_originals))
+
+        def discover(prefix: str) -> list[str]:
+            # --all sweeps the derived store itself (invalidate_keys): nothing per original.
+            return [] if args.all else discover_keys(store, prefix, with_originals)
+
+        keys = selected_keys(args, policy, discover)
         invalidator = _invalidator(args, settings, say)
     except (UsageError, OriginError) as exc:
         say(f"invalidate: {getattr(exc, 'message', exc)}")
@@ -268,6 +316,9 @@ def _print_purge(report: PurgeReport) -> None:
         print(f"{report.target}: invalidation {sub.id} {sub.status}, {len(sub.paths)} paths")
     if report.cdn.error:
         print(f"{report.target}: FAILED: {report.cdn.error}")
+        if not report.cdn.not_submitted:
+            print("  every path was accepted (ids above); only waiting for them failed")
+    if report.cdn.not_submitted:
         print(f"  NOT invalidated ({len(report.cdn.not_submitted)} paths; derived already gone,")
         print("  so rerun with --paths wildcard for these keys):")
         for path in report.cdn.not_submitted:

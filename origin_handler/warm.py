@@ -67,18 +67,36 @@ def warm_requests(
 def check_warm_options(
     widths: Iterable[int], formats: list[tuple[str, bool]], quality: int, policy: Policy
 ) -> None:
-    """Raise BadRequest naming the first width, format or quality the policy does not allow."""
+    """Raise BadRequest naming the first width, format or quality the policy does not allow.
+
+    ``request.from_canonical`` (what the edge and the origin apply) is the only judge: each
+    value is tried in an otherwise plain variant, so the message can say which one it was.
+    """
+    plain = (ORIGINAL_FAMILY, True)  # auto-orig: allowed by every policy
+
+    def allowed(width: int | None, fmt: tuple[str, bool], q: int) -> bool:
+        draft = TransformRequest("x", width, None, None, q, *fmt)
+        try:
+            from_canonical("x", draft.ops, policy)
+        except BadRequest:
+            return False
+        return True
+
+    default_q = policy.quality_default
     for width in widths:
-        if width not in policy.widths:
-            allowed = " ".join(map(str, policy.widths))
-            raise BadRequest(f"width {width} is not in the policy ({allowed})")
+        if not allowed(width, plain, default_q):
+            listed = " ".join(map(str, policy.widths))
+            raise BadRequest(f"width {width} is not in the policy ({listed})")
     for fmt, negotiated in formats:
-        allowed_formats = (*policy.negotiated, ORIGINAL_FAMILY) if negotiated else policy.formats
-        if fmt not in allowed_formats:
-            raise BadRequest(f"format {'auto-' if negotiated else ''}{fmt} is not allowed")
+        if not allowed(None, (fmt, negotiated), default_q):
+            raise BadRequest(f"format {AUTO_PREFIX if negotiated else ''}{fmt} is not allowed")
     if not formats:
         raise BadRequest("no formats given")
-    warm_requests("x", list(widths)[:1] or [policy.widths[0]], formats, quality, policy)
+    if not allowed(None, plain, quality):
+        raise BadRequest(
+            f"quality {quality} is not in the policy (a multiple of {policy.quality_step}"
+            f" up to {policy.quality_max})"
+        )
 
 
 @dataclass
@@ -136,7 +154,13 @@ def warm_keys(
     todo: list[tuple[str, list[TransformRequest]]] = []
     widths = list(widths)
     for key in keys:
-        requests = warm_requests(key, widths, formats, quality, origin.policy)
+        try:
+            requests = warm_requests(key, widths, formats, quality, origin.policy)
+        except BadRequest as exc:
+            # Options were checked up front, so this is the key (`bad\name.png`, `a//b.jpg`):
+            # no URL reaches it, nothing to render; reported, and the other keys go on.
+            report.failed[key] = (exc.status, exc.message)
+            continue
         try:
             # One LIST per original instead of one GET per variant.
             present = set(origin.store.list_derived(derived_prefix(key)))

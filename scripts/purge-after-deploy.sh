@@ -7,8 +7,12 @@
 # without it (or with "-") keys are read from stdin. For example, after syncing
 # public/images/ to the originals bucket:
 #
-#   git diff --name-only "$PREVIOUS_DEPLOY_SHA" HEAD -- public/images \
-#     | sed 's#^public/images/##' | scripts/purge-after-deploy.sh
+#   git -c core.quotePath=false diff --no-renames --name-only "$PREVIOUS_DEPLOY_SHA" HEAD \
+#     -- public/images | sed 's#^public/images/##' | scripts/purge-after-deploy.sh
+#
+# core.quotePath=false: names as they are (föto.jpg), not quoted and octal-escaped
+# ("f\303\266to.jpg"); --no-renames: a renamed image lists its old key too, whose variants
+# must go as well.
 #
 # Environment (same as the rest of image-origin): DISTRIBUTION_ID, DERIVED_BUCKET,
 # ORIGINALS_BUCKET, AWS credentials/region. Optional:
@@ -53,11 +57,13 @@ print(f"purge-after-deploy: {len(keys)} originals,"
 for k in keys:
     if k["error"] or k["not_deleted"]:
         print(f"  NOT purged: {k['key']}: {k['error'] or ''} {len(k['not_deleted'])} remain")
-if report["invalidation_error"]:
+if report["paths_not_invalidated"]:
     print(f"  NOT invalidated ({report['invalidation_error']}):")
     for path in report["paths_not_invalidated"]:
         print(f"    {path}")
     print("  rerun with: -- --paths wildcard")
+elif report["invalidation_error"]:
+    print(f"  every path was accepted; waiting failed: {report['invalidation_error']}")
 print("ok" if report["ok"] else f"FAILED; full report in {sys.argv[1]}")
 PY
 exit "$status"

@@ -10,6 +10,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 from PIL import Image
 
@@ -136,3 +137,75 @@ class CountingStore:
             return method(*args, **kwargs)
 
         return counted
+
+
+class FakeCloudFront:
+    """CloudFront's invalidation API where moto differs from it.
+
+    * A repeated CallerReference with the same paths returns the *existing* invalidation
+      (nothing new is created); with other paths it is refused (InvalidationBatchAlreadyExists).
+    * An invalidation stays InProgress until it has been polled ``polls_to_complete`` times.
+    * At most 3,000 exact and 15 wildcard paths may be in progress
+      (TooManyInvalidationsInProgress, counted in ``refused``).
+
+    ``journal`` (shared with other fakes) records ``("created", id, paths)`` and
+    ``("completed", id)`` in the order they happen.
+    """
+
+    def __init__(self, journal: list[tuple] | None = None, polls_to_complete: int = 1) -> None:
+        self.journal = journal if journal is not None else []
+        self.polls_to_complete = polls_to_complete
+        self.invalidations: dict[str, dict[str, Any]] = {}
+        self.refused = 0
+
+    def create_invalidation(self, DistributionId: str, InvalidationBatch: dict) -> Any:
+        reference = InvalidationBatch["CallerReference"]
+        paths = list(InvalidationBatch["Paths"]["Items"])
+        for inv in self.invalidations.values():
+            if inv["reference"] == reference:
+                if inv["paths"] != paths:
+                    raise _client_error("InvalidationBatchAlreadyExists", "CreateInvalidation")
+                return {"Invalidation": self._view(inv)}
+        busy = [
+            p for i in self.invalidations.values() if i["status"] != "Completed" for p in i["paths"]
+        ]
+        wild = sum(p.endswith("*") for p in busy + paths)
+        if wild > 15 or len(busy) + len(paths) - wild > 3000:
+            self.refused += 1
+            raise _client_error("TooManyInvalidationsInProgress", "CreateInvalidation")
+        inv_id = f"I{len(self.invalidations) + 1}"
+        self.invalidations[inv_id] = {
+            "id": inv_id,
+            "reference": reference,
+            "paths": paths,
+            "status": "InProgress",
+            "polls": 0,
+        }
+        self.journal.append(("created", inv_id, paths))
+        return {"Invalidation": self._view(self.invalidations[inv_id])}
+
+    def get_invalidation(self, DistributionId: str, Id: str) -> Any:
+        inv = self.invalidations[Id]
+        inv["polls"] += 1
+        if inv["status"] != "Completed" and inv["polls"] >= self.polls_to_complete:
+            inv["status"] = "Completed"
+            self.journal.append(("completed", Id))
+        return {"Invalidation": self._view(inv)}
+
+    def list_invalidations(self, DistributionId: str) -> Any:
+        items = [{"Id": i["id"], "Status": i["status"]} for i in self.invalidations.values()]
+        return {"InvalidationList": {"Items": items, "Quantity": len(items)}}
+
+    @property
+    def created(self) -> list[list[str]]:
+        """The paths of every invalidation created, oldest first."""
+        return [inv["paths"] for inv in self.invalidations.values()]
+
+    @staticmethod
+    def _view(inv: dict[str, Any]) -> dict[str, Any]:
+        batch = {"Paths": {"Quantity": len(inv["paths"]), "Items": inv["paths"]}}
+        return {"Id": inv["id"], "Status": inv["status"], "InvalidationBatch": batch}
+
+
+def _client_error(code: str, operation: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": code}}, operation)

@@ -13,6 +13,7 @@ import boto3
 import pytest
 
 from origin_handler import events, logs
+from origin_handler.errors import StorageUnavailable
 from origin_handler.events import EventProcessor, lambda_handler
 from origin_handler.invalidation import CloudFrontInvalidator, exact_path
 from origin_handler.policy import load_policy
@@ -25,6 +26,7 @@ from tests.lifecycle_support import (
     ORIGINALS,
     SURVIVORS,
     CountingStore,
+    FakeCloudFront,
     aws,  # noqa: F401  (the moto fixture)
     derived_keys,
     invalidated_paths,
@@ -137,6 +139,62 @@ def test_redelivered_message_does_no_harm(aws, log_lines):  # noqa: F811
     retry = sqs_event(fixture("s3_put_event.json"), receive_count="2")
     assert proc.handle(retry) == {"batchItemFailures": []}
     assert invalidated_paths(cf, dist)[-1] == ["/photos/cat.jpg/*"]
+
+
+class FlakyDeletes:
+    """The moto store whose first delete fails (raises, or refuses one key); deletes journaled."""
+
+    def __init__(self, inner: Any, journal: list[tuple], refuse_one: bool) -> None:
+        self.inner, self.journal, self.refuse_one = inner, journal, refuse_one
+        self.failed_once = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def delete_derived(self, keys: Any) -> list[str]:
+        keys = list(keys)
+        if self.failed_once:
+            self.journal.append(("deleted", keys))
+            return self.inner.delete_derived(keys)
+        self.failed_once = True
+        if not self.refuse_one:
+            self.journal.append(("delete failed", keys))
+            raise StorageUnavailable("storage is busy, try again")
+        self.journal.append(("deleted", keys[1:]))
+        return [keys[0], *self.inner.delete_derived(keys[1:])]
+
+
+@pytest.mark.parametrize("refuse_one", [False, True], ids=["delete-raises", "one-refused"])
+def test_failed_delete_then_retry_invalidates_after_the_delete(aws, log_lines, refuse_one):  # noqa: F811
+    s3 = aws["s3"]
+    put_derived(s3, CAT_VARIANTS)
+    journal: list[tuple] = []
+    cloudfront = FakeCloudFront(journal)  # deduplicates by CallerReference, as CloudFront does
+    proc = processor(aws)
+    proc.store = FlakyDeletes(aws["store"], journal, refuse_one)
+    proc.invalidator = CloudFrontInvalidator(cloudfront, "E2FAKE", poll_seconds=0)
+
+    first = proc.handle(sqs_event(fixture("s3_put_event.json")))
+    assert first == {"batchItemFailures": [{"itemIdentifier": "msg-0"}]}
+    # Nothing invalidated while a stale variant is still stored: an invalidation now would
+    # only let it be re-cached, and the retry's identical request would get this one back.
+    assert cloudfront.created == []
+    assert log_lines[-1]["status"] == "failed" and "invalidation" not in log_lines[-1]
+
+    retry = proc.handle(sqs_event(fixture("s3_put_event.json"), receive_count="2"))
+    assert retry == {"batchItemFailures": []}
+    assert derived_keys(s3) == []
+    # The invalidation is created after the delete that succeeded, and /KEY/* also covers
+    # whatever the failed attempt did delete.
+    assert journal[-2][0] == "deleted"
+    assert journal[-1] == ("created", "I1", ["/photos/cat.jpg/*"])
+    assert log_lines[-1]["invalidation"] == "I1"
+
+    # A later retry of the same message gets an invalidation of its own, not I1 back.
+    assert proc.handle(sqs_event(fixture("s3_put_event.json"), receive_count="3")) == {
+        "batchItemFailures": []
+    }
+    assert [entry[1] for entry in journal if entry[0] == "created"] == ["I1", "I2"]
 
 
 def test_one_poison_message_is_the_only_one_reported(aws, log_lines):  # noqa: F811

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EndpointConnectionError
 
 from origin_handler import invalidation
 from origin_handler.invalidation import (
@@ -19,10 +20,12 @@ from origin_handler.lifecycle import invalidate_keys
 from tests.lifecycle_support import (
     CAT,
     CAT_VARIANTS,
+    FakeCloudFront,
     aws,  # noqa: F401  (the moto fixture)
     derived_keys,
     invalidated_paths,
     put_derived,
+    run_cli,
 )
 
 # --------------------------------------------------------------------------- paths
@@ -55,6 +58,39 @@ def test_batches_respect_cloudfront_in_progress_limits():
     assert [len(b) for b in batches] == [3000, 500, 15, 15, 10]
     assert all(not p.endswith("*") for b in batches[:2] for p in b)
     assert all(p.endswith("*") for b in batches[2:] for p in b)
+
+    # Sent to a CloudFront that enforces the limits (3,000 exact, 15 wildcard in progress)
+    # and completes an invalidation on its second poll: no request is ever refused, because
+    # each batch is sent only once its kind has room.
+    cloudfront = FakeCloudFront(polls_to_complete=2)
+    slept: list[float] = []
+    invalidator = CloudFrontInvalidator(cloudfront, "E2FAKE", poll_seconds=0, sleep=slept.append)
+    report = invalidator.run(exact + wild + wild[:3], "ref")
+    assert report.ok and cloudfront.refused == 0
+    events = [(e[0], e[1], len(e[2])) if e[0] == "created" else e for e in cloudfront.journal]
+    assert events == [
+        ("created", "I1", 3000),
+        ("completed", "I1"),  # 3,000 + 500 > 3,000: the second exact batch waits for the first
+        ("created", "I2", 500),
+        ("created", "I3", 15),  # wildcards have their own limit: no wait for I2
+        ("completed", "I3"),
+        ("created", "I4", 15),
+        ("completed", "I4"),
+        ("created", "I5", 10),
+    ]
+    assert slept  # it polled, slept and polled again while waiting
+
+
+def test_longest_possible_variant_path_fits_cloudfront():
+    # S3 keys are at most 1,024 bytes and the worst variant path percent-encodes every byte of
+    # its original's key (3 characters each): still below CloudFront's 4,000-character path
+    # limit, which is why there is no fallback for over-long paths.
+    ops = "w=3840,h=3840,fit=contain,q=100,f=auto-avif"
+    room = 1024 - len(ops) - 1  # bytes left for the key in a 1,024-byte derived key
+    key = "/".join(["€" * 30] * 11)[: room // 3]  # "€" is 3 bytes, "%E2%82%AC" encoded
+    derived = f"{key}/{ops}"
+    assert 1000 < len(derived.encode()) <= 1024
+    assert len(exact_path(derived)) <= 1 + 3 * 1024 < 4000
 
 
 # --------------------------------------------------------------------------- moto
@@ -110,3 +146,50 @@ def test_too_many_in_progress_waits_and_retries(aws):  # noqa: F811
     # In a Lambda (patient=False) the refusal is an error the caller turns into an SQS retry.
     with pytest.raises(invalidation.InvalidationFailed, match="TooManyInvalidationsInProgress"):
         CloudFrontInvalidator(BusyOnce(cf), dist).submit(["/x/*"], "r2", patient=False)
+
+
+class BrokenReads:
+    """The moto CloudFront client, whose read calls fail like an expired token or a network."""
+
+    def __init__(self, client: Any, error: Exception) -> None:
+        self.client = client
+        self.error = error
+
+    def get_invalidation(self, **kw: Any) -> Any:
+        raise self.error
+
+    def list_invalidations(self, **kw: Any) -> Any:
+        raise self.error
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.client, name)
+
+
+def test_a_failing_wait_is_reported_with_the_json_and_exit_1(aws, monkeypatch, capsys):  # noqa: F811
+    put_derived(aws["s3"], CAT_VARIANTS)
+    denied = ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "GetInvalidation")
+
+    def create(cls, dist, endpoint_url=None, **kw):
+        return cls(BrokenReads(aws["cf"], denied), dist, poll_seconds=0, **kw)
+
+    monkeypatch.setattr(CloudFrontInvalidator, "create", classmethod(create))
+    assert run_cli("invalidate", [CAT, "--wait", "--json"]) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert out["ok"] is False and len(out["invalidations"]) == 1  # accepted, then the wait failed
+    assert out["keys"][0]["deleted"] == 3 and out["paths_not_invalidated"] == []
+    assert "get_invalidation: AccessDenied" in out["invalidation_error"]
+
+    # Text output: says the paths were accepted, does not list any as not invalidated.
+    put_derived(aws["s3"], CAT_VARIANTS)
+    assert run_cli("invalidate", [CAT, "--wait"]) == 1
+    text = capsys.readouterr().out
+    assert "only waiting for them failed" in text and "NOT invalidated" not in text
+
+
+def test_waiting_out_a_busy_cloudfront_that_cannot_be_listed_fails_cleanly(aws):  # noqa: F811
+    unreachable = EndpointConnectionError(endpoint_url="https://cloudfront.amazonaws.com")
+    invalidator = CloudFrontInvalidator(BusyOnce(BrokenReads(aws["cf"], unreachable)), aws["dist"])
+    report = invalidator.run(["/photos/cat.jpg/*"], "ref")
+    assert not report.ok and report.submitted == []
+    assert "list_invalidations: cloudfront unreachable" in report.error
+    assert report.not_submitted == ["/photos/cat.jpg/*"]

@@ -13,7 +13,11 @@ from pathlib import Path
 import pytest
 import requests
 
+from origin_handler import lifecycle
+from origin_handler.cli import main
+from origin_handler.clitools import settings_and_store
 from origin_handler.edge import Edge
+from origin_handler.errors import StorageUnavailable
 from origin_handler.handler import Origin
 from origin_handler.invalidation import CloudFrontInvalidator, exact_path
 from origin_handler.lifecycle import invalidate_keys, purge_key
@@ -27,6 +31,7 @@ from tests.lifecycle_support import (
     CAT_VARIANTS,
     ORIGINALS,
     SURVIVORS,
+    CountingStore,
     aws,  # noqa: F401  (the moto fixture)
     derived_keys,
     invalidated_paths,
@@ -103,9 +108,73 @@ def test_cli_all_invalidates_one_star_path(aws, capsys):  # noqa: F811
     assert invalidated_paths(aws["cf"], aws["dist"]) == [["/*"]]
 
 
+def test_cli_all_is_one_sweep_of_the_derived_store(aws, monkeypatch, capsys):  # noqa: F811
+    s3 = aws["s3"]
+    for n in range(5):
+        s3.put_object(Bucket=ORIGINALS, Key=f"photos/{n}.jpg", Body=b"original")
+    stray = ["notes.txt", "photos/cat.jpg/readme.txt"]  # not variants of anything: kept
+    put_derived(s3, CAT_VARIANTS + SURVIVORS + stray)
+    stores: list[CountingStore] = []
+
+    def counted(args):
+        settings, store, with_originals = settings_and_store(args)
+        stores.append(CountingStore(store))
+        return settings, stores[-1], with_originals
+
+    monkeypatch.setattr(lifecycle, "settings_and_store", counted)
+    assert run_cli("invalidate", ["--all", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    calls = stores[0].calls
+    # One listing of the whole derived store, no listing per original, no originals listing.
+    assert (calls["list_derived"], calls["list_originals"], calls["delete_derived"]) == (1, 0, 1)
+    assert derived_keys(s3) == sorted(stray)
+    assert invalidated_paths(aws["cf"], aws["dist"]) == [["/*"]]
+    assert {k["key"]: k["deleted"] for k in report["keys"]} == {
+        CAT: 3,
+        "photos/cat.jpg.bak": 1,
+        "photos/cat.jpg/x.jpg": 1,
+        "photos/cathedral.png": 1,
+    }
+    assert all(k["paths"] == [] for k in report["keys"])  # "/*" replaces every per-key path
+
+
+def test_cli_all_listing_failure_sends_nothing_and_exits_1(aws, monkeypatch, capsys):  # noqa: F811
+    put_derived(aws["s3"], CAT_VARIANTS)
+
+    class Unlistable(CountingStore):
+        def list_derived(self, prefix):
+            raise StorageUnavailable("storage is busy, try again")
+
+    def unlistable(args):
+        settings, store, with_originals = settings_and_store(args)
+        return settings, Unlistable(store), with_originals
+
+    monkeypatch.setattr(lifecycle, "settings_and_store", unlistable)
+    assert run_cli("invalidate", ["--all", "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["keys"] == [
+        {
+            "key": "*",
+            "found": 0,
+            "deleted": 0,
+            "not_deleted": [],
+            "paths": [],
+            "error": "listing failed: storage is busy, try again",
+        }
+    ]
+    assert report["invalidations"] == [] and invalidated_paths(aws["cf"], aws["dist"]) == []
+
+
 def test_cli_rejects_bad_usage(aws, capsys):  # noqa: F811
     assert run_cli("invalidate", []) == 2
     assert run_cli("invalidate", ["photos/../etc"]) == 2
+
+
+def test_a_malformed_setting_is_one_line_and_exit_2(aws, monkeypatch, capsys):  # noqa: F811
+    monkeypatch.setenv("MAX_FRAMES", "abc")
+    assert main(["invalidate", "x.jpg"]) == 2
+    err = capsys.readouterr().err
+    assert err == "invalidate: MAX_FRAMES must be a whole number, got 'abc'\n"
 
 
 # --------------------------------------------------------------------------- local endpoint
@@ -221,3 +290,57 @@ def test_purge_after_deploy_script_on_the_local_endpoint(endpoint):
         failed.stdout
     )
     assert run_script("photos/../x\n", down, root).returncode == 2
+
+
+def deploy_pipeline(text: str) -> str:
+    """The `git … | sed … | scripts/purge-after-deploy.sh` example in text, without comment
+    markers, as a shell command that prints the keys instead of purging them."""
+    lines = [line.removeprefix("#").strip() for line in text.splitlines()]
+    start = next(n for n, line in enumerate(lines) if line.startswith("git "))
+    end = next(n for n in range(start, len(lines)) if "purge-after-deploy.sh" in lines[n])
+    command = "\n".join(lines[start : end + 1])
+    return command.replace("scripts/purge-after-deploy.sh", "cat", 1)
+
+
+@pytest.mark.parametrize("where", ["script header", "README"])
+def test_documented_git_diff_gives_the_keys_of_non_ascii_and_renamed_images(tmp_path, where):
+    if where == "README":
+        readme = (SCRIPT.parent.parent / "README.md").read_text()
+        text = readme[readme.index("### After a deploy") :]
+    else:
+        text = SCRIPT.read_text()
+    pipeline = deploy_pipeline(text)
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "GIT_CONFIG_NOSYSTEM": "1",  # git's defaults: quotePath on, rename detection on
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+    }
+
+    def git(*argv: str) -> str:
+        return subprocess.run(
+            ["git", *argv], cwd=tmp_path, env=env, capture_output=True, text=True, check=True
+        ).stdout
+
+    images = tmp_path / "public" / "images"
+    images.mkdir(parents=True)
+    (images / "föto.jpg").write_bytes(b"one")
+    (images / "old name.jpg").write_bytes(b"same bytes, so git sees a rename")
+    (images / "kept.jpg").write_bytes(b"kept")
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-qm", "first deploy")
+    env["PREVIOUS_DEPLOY_SHA"] = git("rev-parse", "HEAD").strip()
+    (images / "föto.jpg").write_bytes(b"two")
+    git("mv", "public/images/old name.jpg", "public/images/new name.jpg")
+    git("commit", "-qam", "second deploy")
+
+    done = subprocess.run(
+        ["bash", "-c", pipeline], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert sorted(done.stdout.splitlines()) == ["föto.jpg", "new name.jpg", "old name.jpg"]

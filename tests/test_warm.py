@@ -13,6 +13,7 @@ from pathlib import Path
 from PIL import Image
 
 from origin_handler import warm
+from origin_handler.cli import main
 from origin_handler.handler import Origin
 from origin_handler.policy import load_policy
 from origin_handler.settings import Settings
@@ -33,6 +34,48 @@ from tests.lifecycle_support import (
 def test_cli_rejects_widths_outside_the_policy(aws, capsys):  # noqa: F811
     assert run_cli("warm", [CAT, "--widths", "641"]) == 2
     assert "641 is not in the policy" in capsys.readouterr().err
+
+
+def test_cli_names_the_option_the_policy_refuses(aws, capsys):  # noqa: F811
+    for flags, message in (
+        (["--formats", "auto-jpeg"], "warm: format auto-jpeg is not allowed"),
+        (["--formats", "gif"], "warm: format gif is not allowed"),
+        (["--quality", "77"], "warm: quality 77 is not in the policy (a multiple of 5 up to 100)"),
+        (["--formats", ","], "warm: no formats given"),
+    ):
+        assert run_cli("warm", [CAT, *flags]) == 2
+        assert capsys.readouterr().err == message + "\n"
+
+
+def test_a_malformed_setting_is_one_line_and_exit_2(aws, monkeypatch, capsys):  # noqa: F811
+    monkeypatch.setenv("MAX_FRAMES", "abc")
+    assert main(["warm", "x.jpg"]) == 2
+    assert capsys.readouterr().err == "warm: MAX_FRAMES must be a whole number, got 'abc'\n"
+
+
+def test_keys_no_url_can_reach_fail_alone_locally(tmp_path: Path, capsys):
+    originals = tmp_path / "originals"
+    originals.mkdir()
+    (originals / "ok.jpg").write_bytes(tiny_jpeg())
+    (originals / "bad\\name.png").write_bytes(tiny_jpeg())  # a legal file name on Linux
+    argv = ["--originals", str(originals), "--derived", str(tmp_path / "d"), "--all"]
+    assert run_cli("warm", [*argv, "--widths", "64", "--formats", "webp"]) == 1
+    out = capsys.readouterr().out
+    assert "2 originals: 1 generated, 0 skipped (present), 1 failed" in out
+    assert "FAILED bad\\name.png: 400 backslash in key" in out
+
+
+def test_keys_no_url_can_reach_fail_alone_on_s3(aws, capsys):  # noqa: F811
+    s3 = aws["s3"]
+    for key in ("photos/a.jpg", "photos//b.jpg"):
+        s3.put_object(Bucket=ORIGINALS, Key=key, Body=tiny_jpeg())
+    argv = ["--prefix", "photos/", "--widths", "64", "--formats", "auto-avif", "--json"]
+    assert run_cli("warm", argv) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert out["done"] == 1 and "photos/a.jpg/w=64,q=75,f=auto-avif" in derived_keys(s3)
+    assert out["failed"] == [
+        {"variant": "photos//b.jpg", "status": 400, "reason": "empty path segment in key"}
+    ]
 
 
 def test_warm_twice_second_run_skips_everything_s3(aws, capsys):  # noqa: F811
