@@ -75,7 +75,13 @@ def test_a_failing_derived_store_falls_back_to_the_function(edge: Edge, monkeypa
     assert answer.status == 200 and decode(answer.body).size == (64, 96)
 
 
-def test_bad_parameters_are_answered_at_the_edge(edge: Edge):
+def test_bad_parameters_are_answered_at_the_edge(edge: Edge, caplog):
+    import json
+    import logging
+
+    caplog.set_level(logging.INFO, logger="image_origin")
     answer = edge.request("GET", "/p.jpg", "w=abc", {})
+    (line,) = [json.loads(r.message) for r in caplog.records]
+    assert line["status"] == 400 and line["error_code"] == "bad_request"
     assert answer.status == 400
     assert answer.body == b"400 invalid w: expected a whole number from 1\n"
