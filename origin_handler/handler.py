@@ -189,7 +189,23 @@ def get_origin() -> Origin:
         logs.setup()
         settings = Settings.from_env()
         _origin = Origin(settings, build_store(settings), load_policy())
+        codecs = codec_support()
+        # A zip built with the wrong Pillow wheels shows here once, not as scattered 500s.
+        logs.line(
+            logging.INFO if all(codecs.values()) else logging.ERROR,
+            event="cold_start",
+            codecs=codecs,
+        )
     return _origin
+
+
+def codec_support() -> dict[str, bool]:
+    """Which of the codecs the pipeline relies on this Pillow build has."""
+    from PIL import features
+
+    return {
+        name: bool(features.check(name)) for name in ("jpg", "zlib", "webp", "avif", "littlecms2")
+    }
 
 
 def lambda_handler(event: dict[str, Any], context: Any = None) -> responses.Response:

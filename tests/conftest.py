@@ -61,3 +61,15 @@ def moto_server() -> Iterator[str]:
     server.start()
     yield f"http://127.0.0.1:{port}"
     server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_logger():
+    """Undo logs.setup() between tests: it stops propagation, which caplog relies on."""
+    from origin_handler import logs
+
+    handlers, propagate = list(logs.logger.handlers), logs.logger.propagate
+    logs.logger.propagate = True
+    yield
+    logs.logger.handlers[:] = handlers
+    logs.logger.propagate = propagate

@@ -255,3 +255,23 @@ def test_log_line_carries_embedded_metrics_and_error_codes(in_process: Origin, c
     assert ok["source"] == "rendered" and ok["_aws"]["CloudWatchMetrics"][0]["Metrics"]
     assert missing["source"] == "error" and missing["error_code"] == "not_found"
     assert missing["status"] == 404
+
+
+def test_cold_start_logs_the_codecs_this_build_has(monkeypatch, tmp_path: Path, caplog):
+    import origin_handler.handler as module
+
+    caplog.set_level(logging.INFO, logger="image_origin")
+    monkeypatch.setattr(module.logs, "setup", lambda: None)  # keep caplog's propagation
+    monkeypatch.setenv("ORIGINALS_DIR", str(SAMPLES))
+    monkeypatch.setenv("DERIVED_DIR", str(tmp_path))
+    monkeypatch.setattr(module, "_origin", None)
+    module.get_origin()
+    line = json.loads(caplog.records[0].message)
+    assert line["event"] == "cold_start"
+    assert line["codecs"] == {
+        "jpg": True,
+        "zlib": True,
+        "webp": True,
+        "avif": True,
+        "littlecms2": True,
+    }
