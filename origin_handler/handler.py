@@ -72,16 +72,14 @@ class Origin:
         if cached is not None:
             timings["derived"] = (time.perf_counter() - mark) * 1000
             fields.update(source="derived", bytes_out=len(cached.body))
-            return self._answer(req, cached, timings, head)
+            return self._answer(req, cached, timings, head, fields)
         original = self.store.get_original(req.key, self.settings.limits.max_source_bytes)
         timings["fetch"] = (time.perf_counter() - mark) * 1000
         derived, stored = self.render_and_store(req, original, fields, timings)
-        if not responses.fits_function_url(len(derived.body), self.settings.max_response_bytes):
-            if not stored:
-                raise StorageError("variant too large to return and could not be stored")
-            fields["redirect"] = True
-            return responses.redirect(req.canonical_uri)
-        return self._answer(req, derived, timings, head)
+        if not stored and not self._fits(derived):
+            # The redirect would point at nothing: the variant exists only in this answer.
+            raise StorageError("variant too large to return and could not be stored")
+        return self._answer(req, derived, timings, head, fields)
 
     def render_and_store(
         self,
@@ -139,10 +137,20 @@ class Origin:
             self.settings.browser_max_age, self.settings.cdn_max_age
         )
 
+    def _fits(self, obj: StoredObject) -> bool:
+        return responses.fits_function_url(len(obj.body), self.settings.max_response_bytes)
+
     def _answer(
-        self, req: TransformRequest, obj: StoredObject, timings: dict[str, float], head: bool
+        self,
+        req: TransformRequest,
+        obj: StoredObject,
+        timings: dict[str, float],
+        head: bool,
+        fields: dict[str, Any],
     ) -> responses.Response:
-        if not responses.fits_function_url(len(obj.body), self.settings.max_response_bytes):
+        """The image, or a redirect to it when it is too big for a function-URL answer."""
+        if not self._fits(obj):
+            fields["redirect"] = True
             return responses.redirect(req.canonical_uri)
         return responses.image(
             obj.body,

@@ -213,10 +213,10 @@ def _warm_one(origin: Origin, req: TransformRequest, original: StoredObject) -> 
     """Render and store one variant; None on success, else (status, reason)."""
     fields: dict[str, Any] = {}
     try:
-        origin.render_and_store(req, original, fields)
+        _, stored = origin.render_and_store(req, original, fields)
     except Exception as exc:  # a bug must not stop the other variants
         return _failure(exc)
-    if fields.get("store_error"):
+    if not stored:
         return 502, f"rendered but not stored: {fields['store_error']}"
     return None
 
