@@ -13,6 +13,7 @@ from .colour import to_srgb
 from .errors import EncodeError, TooLarge, Undecodable, UnsupportedFormat
 from .formats import ALLOWED_DECODERS, ENCODERS, SOURCE_FAMILY, Encoder, sniff
 from .geometry import ORIENT, REDUCING_GAP, Plan, draft_scale, plan, scaled_box, upright
+from .pngdecode import open_png
 from .policy import Policy, load_policy
 from .request import ORIGINAL_FAMILY, TransformRequest
 from .settings import Limits
@@ -131,7 +132,10 @@ def _open(data: bytes, limits: Limits) -> tuple[Image.Image, str]:
     if sniffed is None:
         raise UnsupportedFormat("not an allowed image format (jpeg, png, gif, webp, avif)")
     try:
-        im = Image.open(io.BytesIO(data), formats=ALLOWED_DECODERS)
+        if sniffed == "PNG":
+            im = open_png(data)
+        else:
+            im = Image.open(io.BytesIO(data), formats=ALLOWED_DECODERS)
     except UnidentifiedImageError:
         raise Undecodable(f"cannot decode {sniffed.lower()} image") from None
     except DECODE_ERRORS as exc:

@@ -75,12 +75,14 @@ def test_arm64_zip_holds_aarch64_pillow_with_avif(arm64_zip: Path):
         assert "origin_handler/handler.py" in names
         assert "origin_handler/policy.json" in names
         json.loads(archive.read("origin_handler/policy.json"))
-        # Every module of the package, its demo page, and tqdm (events → warm imports it).
+        # Every module of the package, its demo page, tqdm (events → warm imports it) and
+        # zlib-ng (the PNG reader inflates with it).
         package = ROOT / "origin_handler"
         for module in package.glob("*.py"):
             assert f"origin_handler/{module.name}" in names, module.name
         assert "origin_handler/demo.html" in names
         assert "tqdm/__init__.py" in names
+        assert "zlib_ng/__init__.py" in names
         assert not [n for n in names if n.startswith(RUNTIME_PROVIDED_TOP)], "boto3 & co bundled"
         assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
         for info in archive.infolist():
