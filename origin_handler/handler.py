@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from . import logs, responses
+from . import logs, resample, responses
 from .errors import MethodNotAllowed, OriginError, StorageError, as_origin_error
 from .policy import Policy, load_policy
 from .request import TransformRequest, parse
@@ -203,6 +203,7 @@ def get_origin() -> Origin:
             logging.INFO if all(codecs.values()) else logging.ERROR,
             event="cold_start",
             codecs=codecs,
+            resizer=resample.engine(),
         )
     return _origin
 

@@ -78,6 +78,36 @@ def runtime_requirements() -> list[str]:
     return [r for r in requires if "extra ==" not in r]
 
 
+def for_target(requirements: list[str], arch: str, python: str, host: bool) -> list[str]:
+    """The requirements whose environment markers hold on the Lambda platform, markers removed.
+
+    pip evaluates markers against the machine it runs on even with --platform, so an
+    x86_64-only wheel would be asked for an arm64 zip (and the other way round).
+    """
+    from packaging.requirements import Requirement
+
+    target = None
+    if not host:
+        target = {
+            "platform_machine": ARCHES[arch],
+            "python_version": python,
+            "python_full_version": f"{python}.0",
+            "sys_platform": "linux",
+            "platform_system": "Linux",
+            "os_name": "posix",
+            "implementation_name": "cpython",
+            "platform_python_implementation": "CPython",
+        }
+    kept = []
+    for line in requirements:
+        requirement = Requirement(line)
+        if requirement.marker is not None and not requirement.marker.evaluate(target):
+            continue
+        extras = f"[{','.join(sorted(requirement.extras))}]" if requirement.extras else ""
+        kept.append(f"{requirement.name}{extras}{requirement.specifier}")
+    return kept
+
+
 def _pip_command(
     target: Path, requirements: list[str], arch: str, python: str, host: bool
 ) -> list[str]:
@@ -187,7 +217,11 @@ def build_zip(
         raise PackagingError(f"python must look like 3.13, got {python!r}")
     output = Path(output)
     drop = set() if include_boto3 else {_canonical(n) for n in RUNTIME_PROVIDED}
-    requirements = [r for r in runtime_requirements() if _requirement_name(r) not in drop]
+    requirements = [
+        r
+        for r in for_target(runtime_requirements(), arch, python, host)
+        if _requirement_name(r) not in drop
+    ]
 
     with tempfile.TemporaryDirectory(prefix="image-origin-package-") as scratch:
         tree = Path(scratch) / "tree"

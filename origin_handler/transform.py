@@ -12,10 +12,11 @@ from . import passthrough
 from .colour import to_srgb
 from .errors import EncodeError, TooLarge, Undecodable, UnsupportedFormat
 from .formats import ALLOWED_DECODERS, ENCODERS, SOURCE_FAMILY, Encoder, sniff
-from .geometry import ORIENT, REDUCING_GAP, Plan, draft_scale, plan, scaled_box, upright
+from .geometry import ORIENT, Plan, draft_scale, plan, scaled_box, upright
 from .pngdecode import open_png
 from .policy import Policy, load_policy
 from .request import ORIGINAL_FAMILY, TransformRequest
+from .resample import resize
 from .settings import Limits
 
 # The pixel limit is ours (Limits.max_source_pixels, checked from the header right after
@@ -197,9 +198,7 @@ def _render_frame(
         frame = frame.transpose(ORIENT[orientation])
     box = scaled_box(geometry.box, full, frame.size)
     if geometry.size != frame.size or box != (0, 0, *frame.size):
-        frame = frame.resize(
-            geometry.size, Image.Resampling.LANCZOS, box=box, reducing_gap=REDUCING_GAP
-        )
+        frame = resize(frame, geometry.size, box)
     clock.lap("resize")
     frame, recoloured = to_srgb(frame, icc)
     clock.lap("colour")
@@ -217,9 +216,7 @@ def _render_animation(
         frame = im.convert("RGBA")
         if orientation in ORIENT:
             frame = frame.transpose(ORIENT[orientation])
-        frame = frame.resize(
-            geometry.size, Image.Resampling.LANCZOS, box=geometry.box, reducing_gap=REDUCING_GAP
-        )
+        frame = resize(frame, geometry.size, geometry.box)
         frames.append(frame)
         durations.append(int(im.info.get("duration", 100)) or 100)
     return frames, durations

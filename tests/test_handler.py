@@ -275,3 +275,4 @@ def test_cold_start_logs_the_codecs_this_build_has(monkeypatch, tmp_path: Path, 
         "avif": True,
         "littlecms2": True,
     }
+    assert line["resizer"] == module.resample.engine()

@@ -83,6 +83,7 @@ def test_arm64_zip_holds_aarch64_pillow_with_avif(arm64_zip: Path):
         assert "origin_handler/demo.html" in names
         assert "tqdm/__init__.py" in names
         assert "zlib_ng/__init__.py" in names
+        assert not [n for n in names if n.startswith("cykooz_resizer/")], "x86_64-only wheel"
         assert not [n for n in names if n.startswith(RUNTIME_PROVIDED_TOP)], "boto3 & co bundled"
         assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
         for info in archive.infolist():
@@ -108,6 +109,17 @@ def test_cli_builds_x86_64_and_prints_size(tmp_path: Path, capsys: pytest.Captur
         imaging = _shared_objects(archive, "PIL/_imaging.")
         assert imaging and "x86_64-linux-gnu" in imaging[0]
         assert _elf_machine(archive.read(imaging[0])[:20]) == EM_X86_64
+        # The SIMD resizer has x86_64 wheels only: in this zip, not in the arm64 one.
+        assert _shared_objects(archive, "cykooz_resizer/rust_lib.")
+
+
+def test_requirements_follow_the_target_platform_not_the_build_machine():
+    lines = ["pillow>=13,<14", "cykooz.resizer>=4.0; platform_machine == 'x86_64'", "a[x]>=1"]
+    assert packaging.for_target(lines, "arm64", "3.13", host=False) == ["pillow<14,>=13", "a[x]>=1"]
+    x86 = packaging.for_target(lines, "x86_64", "3.13", host=False)
+    assert x86 == ["pillow<14,>=13", "cykooz.resizer>=4.0", "a[x]>=1"]
+    old = packaging.for_target(["b; python_version < '3.12'"], "x86_64", "3.13", host=False)
+    assert old == []
 
 
 def test_cli_defaults_and_bad_arch():
