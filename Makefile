@@ -3,6 +3,7 @@ VENV    ?= .venv
 PY      := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 PORT    ?= 8080
+ARCH    ?= arm64
 
 .PHONY: demo test test-py test-js lint bench package system-deps clean
 
@@ -37,9 +38,9 @@ bench: $(STAMP)
 	npm ci --prefix bench --no-audit --no-fund --loglevel=error
 	$(PY) bench/bench.py
 
-## package: the Lambda zip (arm64, Python 3.13) at build/lambda.zip
+## package: the Lambda zip (ARCH=arm64 or x86_64, Python 3.13) at build/lambda.zip
 package: $(STAMP)
-	$(VENV)/bin/image-origin package --arch arm64 --python 3.13 -o build/lambda.zip
+	$(VENV)/bin/image-origin package --arch $(ARCH) --python 3.13 -o build/lambda.zip
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .ruff_cache .local-derived

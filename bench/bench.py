@@ -1,6 +1,8 @@
 """Speed, size and memory of the transform pipeline beside naive Pillow, pyvips and sharp.
 
-Prints figures, never asserts. Everything runs pinned to one core (CPU 0) with libvips
+Prints figures, never asserts. "ours" resizes with the SIMD resizer where it is installed
+(x86_64); a second table then gives the same pipeline on Pillow's resampler (the arm64 path).
+Everything runs pinned to one core (CPU 0) with libvips
 and libavif limited to one thread; every (pipeline, case) runs in a fresh subprocess that
 reports its best wall time over several runs, its output size and its own peak RSS
 (ru_maxrss: interpreter and imports included, as Lambda would count them).
@@ -113,7 +115,20 @@ def _make_vips(data: bytes, width: int, fmt: str):
     return run
 
 
-MAKERS = {"ours": _make_ours, "naive": _make_naive, "vips": _make_vips}
+def _make_ours_pillow_resize(data: bytes, width: int, fmt: str):
+    """The project's pipeline with Pillow's resampler: what arm64 (no SIMD resizer wheel) runs."""
+    from origin_handler import resample
+
+    resample.ACCELERATED = False
+    return _make_ours(data, width, fmt)
+
+
+MAKERS = {
+    "ours": _make_ours,
+    "ours-pillow": _make_ours_pillow_resize,
+    "naive": _make_naive,
+    "vips": _make_vips,
+}
 
 
 def worker(pipeline: str, source: str, width: int, fmt: str, runs: int) -> None:
@@ -203,8 +218,14 @@ def has_pyvips() -> bool:
     return True
 
 
-def compare(cases: list[tuple[str, Path, int, str]], runs: int, vips: bool) -> list[str]:
-    """Markdown rows: ours vs naive Pillow vs pyvips vs sharp for each case."""
+def compare(
+    cases: list[tuple[str, Path, int, str]], runs: int, vips: bool, accelerated: bool
+) -> list[str]:
+    """Markdown rows: ours vs naive Pillow vs pyvips vs sharp for each case.
+
+    With the SIMD resizer installed, a second table shows the same pipeline on Pillow's
+    resampler (the arm64 path), against the same run's naive, vips and sharp figures.
+    """
     rows = [
         "| case | ours ms | naive ms | vips ms | sharp ms | ours/vips | ours/sharp | naive/ours"
         " | ours KB | naive KB | vips KB | sharp KB | ours RSS MB | naive RSS MB | vips RSS MB"
@@ -212,8 +233,13 @@ def compare(cases: list[tuple[str, Path, int, str]], runs: int, vips: bool) -> l
         "|---|" + "---:|" * 15,
     ]
     print("\n".join(rows), flush=True)
+    pipelines = [p for p in MAKERS if (p != "vips" or vips) and (p != "ours-pillow" or accelerated)]
+    fallback = [
+        "| case (Pillow resize) | ms | ours/vips | ours/sharp | naive/ours | KB | RSS MB |",
+        "|---|" + "---:|" * 6,
+    ]
     for label, source, width, fmt in cases:
-        r = {p: measure(p, source, width, fmt, runs) for p in MAKERS if p != "vips" or vips}
+        r = {p: measure(p, source, width, fmt, runs) for p in pipelines}
         r["sharp"] = measure_sharp(source, width, fmt, runs)
         o, n, s = r["ours"], r["naive"], r["sharp"]
         v = r.get("vips", {"ms": float("nan"), "kb": float("nan"), "rss": float("nan")})
@@ -226,7 +252,16 @@ def compare(cases: list[tuple[str, Path, int, str]], runs: int, vips: bool) -> l
         )
         rows.append(row)
         print(row, flush=True)
-    return rows
+        if accelerated:
+            p = r["ours-pillow"]
+            fallback.append(
+                f"| {label} | {p['ms']:.0f} | **{p['ms'] / v['ms']:.2f}**"
+                f" | **{p['ms'] / s['ms']:.2f}** | **{n['ms'] / p['ms']:.2f}**"
+                f" | {p['kb']:.1f} | {p['rss']:.0f} |"
+            )
+    if accelerated:
+        print("\n" + "\n".join(fallback), flush=True)
+    return rows + fallback if accelerated else rows
 
 
 def avif_speeds() -> list[str]:
@@ -366,7 +401,10 @@ def main() -> None:
     ]
     cases.append(("24 MP JPEG → w1280 WEBP", PHOTO_24MP, 1280, "webp"))
     cases.append(("14 MP RGBA PNG → w640 WEBP", PNG_14MP, 640, "webp"))
-    compare(cases, args.runs, vips)
+    from origin_handler import resample
+
+    print(f"resizer: {resample.engine()}\n", flush=True)
+    compare(cases, args.runs, vips, resample.ACCELERATED)
     print(flush=True)
     if not args.quick:
         s444 = measure_sharp(PHOTO_12MP, 1280, "avif", args.runs, chroma="4:4:4")
