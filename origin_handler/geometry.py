@@ -68,8 +68,11 @@ def plan(src_w: int, src_h: int, req: TransformRequest, policy: Policy) -> Plan:
         out_w, out_h = max(1, round(req.width * k)), max(1, round(req.height * k))
         s = max(out_w / src_w, out_h / src_h)
         crop_w, crop_h = out_w / s, out_h / s
-        left, top = (src_w - crop_w) / 2, (src_h - crop_h) / 2
-        return Plan((left, top, left + crop_w, top + crop_h), (out_w, out_h), None)
+        # Clamped: out/(out/src) can come back a few ulps over src, and a box that reaches
+        # past the image by 4e-15 px is refused by both resize engines.
+        left, top = max(0.0, (src_w - crop_w) / 2), max(0.0, (src_h - crop_h) / 2)
+        right, bottom = min(float(src_w), left + crop_w), min(float(src_h), top + crop_h)
+        return Plan((left, top, right, bottom), (out_w, out_h), None)
     if req.width and req.height and req.fit == "contain":
         k = min(req.width / src_w, req.height / src_h)
         if k <= 1:

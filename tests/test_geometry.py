@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from origin_handler.geometry import Plan, draft_scale, plan, scaled_box, upright
@@ -60,3 +62,20 @@ def test_scaled_box_uses_each_axis_and_never_overruns():
 )
 def test_draft_keeps_headroom_over_the_target(target, reduction):
     assert draft_scale(target / 4032) == reduction
+
+
+def test_every_plan_box_lies_inside_the_source():
+    # Found by this sweep: a 49×11101 source asked for 16×16 cover planned left=-3.6e-15,
+    # which both resize engines refuse (a 500 for every narrow-image thumbnail).
+    policy = load_policy()
+    rng = random.Random(5)
+    sizes = [(w, h) for w in range(1, 120) for h in (w * 3 + 1, 11101)]
+    sizes += [(rng.randint(1, 20000), rng.randint(1, 20000)) for _ in range(400)]
+    sizes += [(h, w) for w, h in sizes]
+    for src_w, src_h in sizes:
+        for width, height in ((16, 16), (16, 48), (320, 240), (640, None), (None, 96)):
+            for fit in ("cover", "contain", "inside"):
+                req = TransformRequest("k", width, height, fit, 75, "webp", False)
+                left, top, right, bottom = plan(src_w, src_h, req, policy).box
+                assert 0 <= left < right <= src_w, (src_w, src_h, width, height, fit)
+                assert 0 <= top < bottom <= src_h, (src_w, src_h, width, height, fit)

@@ -9,6 +9,7 @@ import zlib
 import pytest
 from PIL import Image
 
+from origin_handler import resample
 from origin_handler.colour import icc_transform
 from origin_handler.errors import TooLarge, Undecodable, UnsupportedFormat
 from origin_handler.request import TransformRequest, parse
@@ -440,3 +441,13 @@ def test_a_missing_encoder_is_a_precise_500(monkeypatch):
     with pytest.raises(EncodeError) as info:
         render(encode(quadrants(), "PNG"), req(width=16, fmt="avif"))
     assert info.value.status == 500 and info.value.message == "cannot encode avif: KeyError"
+
+
+@pytest.mark.parametrize("accelerated", sorted({False, resample.ACCELERATED}))
+def test_narrow_source_cover_thumbnail_renders(monkeypatch, accelerated):
+    # 49 px wide: the planned crop box used to start at -3.6e-15 and every engine refused it.
+    monkeypatch.setattr(resample, "ACCELERATED", accelerated)
+    data = encode(Image.new("RGB", (49, 11101), (200, 10, 10)), "PNG")
+    out = decode(render(data, req(width=16, height=16, fit="cover", fmt="png")).body)
+    assert out.size == (16, 16)
+    assert out.convert("RGB").getpixel((8, 8)) == (200, 10, 10)
