@@ -189,7 +189,8 @@ def _render_frame(
     if im.format == "JPEG":
         reduction = draft_scale(geometry.scale)
         if reduction > 1:
-            im.draft(im.mode, (im.size[0] // reduction, im.size[1] // reduction))
+            # max(1, …): Pillow divides by the requested size (a 1 px high JPEG was a 500).
+            im.draft(im.mode, (max(1, im.size[0] // reduction), max(1, im.size[1] // reduction)))
     _load(im)
     icc = im.info.get("icc_profile")
     clock.lap("decode")

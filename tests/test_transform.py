@@ -451,3 +451,59 @@ def test_narrow_source_cover_thumbnail_renders(monkeypatch, accelerated):
     out = decode(render(data, req(width=16, height=16, fit="cover", fmt="png")).body)
     assert out.size == (16, 16)
     assert out.convert("RGB").getpixel((8, 8)) == (200, 10, 10)
+
+
+def test_thin_jpeg_is_drafted_without_dividing_by_zero():
+    # 287×1: the draft request was (143, 0) and Pillow divided by it (a 500).
+    data = encode(Image.new("RGB", (287, 1), (10, 200, 10)), "JPEG")
+    out = decode(render(data, req(width=32, fmt="png")).body)
+    assert out.size == (32, 1)
+
+
+SOURCE_MODES = {
+    "JPEG": ("RGB", "L", "CMYK"),
+    "PNG": ("RGB", "RGBA", "L", "LA", "P", "1", "I;16"),
+    "GIF": ("P", "L"),
+    "WEBP": ("RGB", "RGBA"),
+    "AVIF": ("RGB", "RGBA"),
+}
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_geometry_renders_the_planned_size_in_every_mode(monkeypatch, seed):
+    """Seeded sweep: tiny, thin and odd sources, every mode, fit, format and resize engine.
+
+    Found the 1 px high JPEG draft and the narrow cover crop 500s; every case must render.
+    """
+    import random
+
+    from origin_handler.geometry import plan, upright
+    from origin_handler.policy import load_policy
+
+    rng = random.Random(seed)
+    policy = load_policy()
+    for _ in range(120):
+        size = (
+            rng.choice([1, 2, 3, 7, rng.randint(1, 260)]),
+            rng.choice([1, 2, 5, rng.randint(1, 260)]),
+        )
+        source = rng.choice(sorted(SOURCE_MODES))
+        mode = rng.choice(SOURCE_MODES[source])
+        noise = Image.frombytes("L", size, rng.randbytes(size[0] * size[1]))
+        base = Image.merge("RGB", (noise, noise.transpose(Image.Transpose.FLIP_LEFT_RIGHT), noise))
+        picture = base.convert(mode) if mode != "I;16" else base.convert("L").convert("I;16")
+        exif = Image.Exif()
+        exif[0x0112] = rng.randint(1, 8) if source in ("JPEG", "PNG", "WEBP") else 1
+        data = encode(picture, source, quality=90, exif=exif.tobytes())
+        request = req(
+            width=rng.choice([None, *policy.widths[:6]]),
+            height=rng.choice([None, *policy.heights[:6]]),
+            fit=rng.choice(["cover", "contain", "inside"]),
+            fmt=rng.choice(["webp", "avif", "jpeg", "png", "orig"]),
+        )
+        monkeypatch.setattr(resample, "ACCELERATED", rng.random() < 0.5 and resample.ACCELERATED)
+        rendered = render(data, request)
+        out = decode(rendered.body)
+        orientation = exif[0x0112] if source != "GIF" else 1
+        geometry = plan(*upright(size, orientation), request, policy)
+        assert out.size == (rendered.width, rendered.height) == (geometry.canvas or geometry.size)
