@@ -1,12 +1,11 @@
-"""PNG decoding with zlib-ng doing the inflate: Pillow's PNG reader, about 3× faster to load.
+"""PNG decoding with zlib-ng doing the inflate: Pillow's own PNG reader, ~1.8× faster.
 
 Pillow's manylinux wheels load the system's libz.so.1 (zlib 1.2.13 on the Debian 12 dev
 machine), whose inflate is most of a large PNG's decode time: 153 of 154 ms for the 14 MP
-sample. zlib-ng
-inflates the same IDAT stream in 30 ms. Pillow's PNG decoder cannot be given another
+sample, which zlib-ng inflates in 30 ms. Pillow's PNG decoder cannot be given another
 inflater, so this reader inflates the IDAT bytes with zlib-ng and hands Pillow the result
-re-wrapped as *stored* deflate blocks, which Pillow's zlib copies instead of decoding;
-Pillow still does the unfiltering, interlacing, modes, chunks and every check.
+re-wrapped as *stored* deflate blocks, which Pillow's zlib copies instead of decoding
+(154 → 86 ms); Pillow still does the unfiltering, interlacing, modes, chunks and checks.
 """
 
 from __future__ import annotations
