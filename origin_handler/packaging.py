@@ -81,8 +81,8 @@ def runtime_requirements() -> list[str]:
 def for_target(requirements: list[str], arch: str, python: str, host: bool) -> list[str]:
     """The requirements whose environment markers hold on the Lambda platform, markers removed.
 
-    pip evaluates markers against the machine it runs on even with --platform, so an
-    x86_64-only wheel would be asked for an arm64 zip (and the other way round).
+    pip evaluates markers against the machine it runs on even with --platform, so a
+    requirement marked for x86_64 only would be asked for an arm64 zip (and the other way round).
     """
     from packaging.requirements import Requirement
 

@@ -4,7 +4,7 @@ Pillow's resampler is scalar C: 33 ms of a 115 ms 12 MP → w640 render, and 210
 14 MP RGBA PNG. fast_image_resize runs the same Lanczos-3 convolution with AVX2/SSE4.1
 (5 ms and 22 ms, alpha premultiplied). Scored against a float-precision Lanczos, both
 engines' 8-bit outputs get the same SSIMULACRA2 (tests/test_resample.py checks they agree).
-cykooz.resizer publishes x86_64 wheels only, so arm64 Lambdas use Pillow's resampler.
+cykooz.resizer has no Linux aarch64 wheel, so arm64 Lambdas use Pillow's resampler.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from .geometry import REDUCING_GAP
 
 try:
     from cykooz_resizer import CropBox, FilterType, ResizeAlg, ResizeOptions, Resizer
-except ImportError:  # no wheel for this platform (aarch64)
+except ImportError:  # no wheel for this platform (Linux aarch64)
     ACCELERATED = False
 else:
     ACCELERATED = True
