@@ -9,13 +9,6 @@ from PIL import Image
 from .policy import Policy
 from .request import TransformRequest
 
-# Box reduce() by an integer factor before LANCZOS whenever the shrink is ≥ 2× that
-# factor (what libvips does, its "gap" is 2 too). Matters for sources draft() cannot
-# shrink (PNG, WebP, GIF): 14 MP RGBA PNG → w640 resize 240 → 145 ms, SSIMULACRA2 against
-# a plain LANCZOS resize 97.4 (gap 3 = 100, but no reduce happens below a 6× shrink).
-# A gap of 1.5 cost 2.3 points end to end at w640; 2 it is.
-REDUCING_GAP = 2.0
-
 # JPEG draft(): decode in the DCT domain at 1/2, 1/4 or 1/8 scale, keeping this much
 # headroom over the target for the LANCZOS resize that follows. The 1/2-scale IDCT (4×4)
 # filters well: with 1.5× headroom a 12 MP → w1280 variant lost 0.3 SSIMULACRA2 end to end
