@@ -220,7 +220,7 @@ def has_pyvips() -> bool:
 
 def compare(
     cases: list[tuple[str, Path, int, str]], runs: int, vips: bool, accelerated: bool
-) -> list[str]:
+) -> dict[str, dict[str, dict]]:
     """Markdown rows: ours vs naive Pillow vs pyvips vs sharp for each case.
 
     With the SIMD resizer installed, a second table shows the same pipeline on Pillow's
@@ -238,9 +238,11 @@ def compare(
         "| case (Pillow resize) | ms | ours/vips | ours/sharp | naive/ours | KB | RSS MB |",
         "|---|" + "---:|" * 6,
     ]
+    results: dict[str, dict[str, dict]] = {}
     for label, source, width, fmt in cases:
         r = {p: measure(p, source, width, fmt, runs) for p in pipelines}
         r["sharp"] = measure_sharp(source, width, fmt, runs)
+        results[label] = r
         o, n, s = r["ours"], r["naive"], r["sharp"]
         v = r.get("vips", {"ms": float("nan"), "kb": float("nan"), "rss": float("nan")})
         row = (
@@ -261,10 +263,61 @@ def compare(
             )
     if accelerated:
         print("\n" + "\n".join(fallback), flush=True)
-    return rows + fallback if accelerated else rows
+    return results
 
 
-def avif_speeds() -> list[str]:
+def goals(results: dict[str, dict[str, dict]], avif_bytes: float | None, imports: float) -> None:
+    """Issue 2's goals, judged from this run's figures (one line each, per resize engine)."""
+
+    def verdict(ok: bool | None) -> str:
+        return "n/a" if ok is None else ("met" if ok else "NOT MET")
+
+    def ratio(label: str, pipeline: str, against: str) -> float | None:
+        r = results.get(label, {})
+        if pipeline not in r or against not in r:
+            return None
+        return r[pipeline]["ms"] / r[against]["ms"]
+
+    engines = [p for p in ("ours", "ours-pillow") if any(p in r for r in results.values())]
+    jpeg_cases = [k for k in results if k.startswith(("12 MP JPEG", "24 MP JPEG"))]
+    jpeg_cases = [k for k in jpeg_cases if k.endswith(("WEBP", "JPEG"))]
+    print("Goals (issue 2), this run:")
+    for engine in engines:
+        name = "SIMD resizer" if engine == "ours" else "Pillow resizer (arm64 path)"
+        vs_vips = [x for x in (ratio(k, engine, "vips") for k in jpeg_cases) if x is not None]
+        worst = max(vs_vips) if vs_vips else None
+        naive = [ratio(f"12 MP JPEG → w640 {f}", "naive", engine) for f in ("WEBP", "JPEG")]
+        naive = [x for x in naive if x is not None]
+        png = ratio("14 MP RGBA PNG → w640 WEBP", engine, "vips")
+        avif = results.get("12 MP JPEG → w1280 AVIF", {}).get(engine)
+        rss = results.get("24 MP JPEG → w1280 WEBP", {}).get(engine)
+        print(f"  [{name}]")
+        print(
+            f"    WebP/JPEG from JPEG ≤ 1.0× pyvips: worst {worst:.2f} → {verdict(worst <= 1.0)}"
+            if worst is not None
+            else "    WebP/JPEG from JPEG ≤ 1.0× pyvips: n/a (no pyvips)"
+        )
+        if naive:
+            shown = " / ".join(f"{x:.2f}×" for x in naive)
+            print(f"    ≥ 2.5× naive, 12 MP → w640: {shown} → {verdict(min(naive) >= 2.5)}")
+        if png is not None:
+            print(f"    PNG ≤ 1.5× pyvips: {png:.2f} → {verdict(png <= 1.5)}")
+        if avif is not None:
+            print(f"    AVIF w1280 ≤ 500 ms: {avif['ms']:.0f} ms → {verdict(avif['ms'] <= 500)}")
+        if rss is not None:
+            print(
+                f"    RSS 24 MP → w1280 WebP ≤ 150 MB: {rss['rss']:.0f} MB"
+                f" → {verdict(rss['rss'] <= 150)}"
+            )
+    if avif_bytes is not None:
+        print(
+            f"  AVIF bytes within 10 % of speed 5 at equal SSIMULACRA2: {avif_bytes:+.1f} %"
+            f" → {verdict(avif_bytes <= 10)}"
+        )
+    print(f"  import ≤ 300 ms: {imports:.0f} ms (first, cold) → {verdict(imports <= 300)}")
+
+
+def avif_speeds() -> tuple[list[str], float]:
     """AVIF w1280 from the 12 MP JPEG: speed 7 vs speed 5 at equal SSIMULACRA2."""
     sys.path.insert(0, str(ROOT / "bench"))
     from calibrate import reference_pyramid, score
@@ -329,10 +382,10 @@ def avif_speeds() -> list[str]:
             f" max_threads=2 {two:.0f} ms (2 cores) → {one / two:.2f}× "
         )
     os.sched_setaffinity(0, {CPU})
-    return rows
+    return rows, 100 * (b7 / b5 - 1)
 
 
-def import_time(runs: int = 5) -> str:
+def import_time(runs: int = 5) -> tuple[str, float]:
     """`python -X importtime -c "import origin_handler.handler"`: the cumulative time of the
     top-level origin_handler entries (interpreter start-up imports excluded), in fresh
     interpreters; the first run is the coldest this machine can do without dropping the
@@ -354,11 +407,12 @@ def import_time(runs: int = 5) -> str:
             if m.group(2).startswith("origin_handler")
         ]
         totals.append(sum(cumulative) / 1000)
-    return (
+    line = (
         f"import origin_handler.handler (-X importtime, top-level cumulative): first"
         f" {totals[0]:.0f} ms, median of {runs} {statistics.median(totals):.0f} ms;"
         f" whole interpreter start + import {statistics.median(walls):.0f} ms"
     )
+    return line, totals[0]
 
 
 def main() -> None:
@@ -404,7 +458,7 @@ def main() -> None:
     from origin_handler import resample
 
     print(f"resizer: {resample.engine()}\n", flush=True)
-    compare(cases, args.runs, vips, resample.ACCELERATED)
+    results = compare(cases, args.runs, vips, resample.ACCELERATED)
     print(flush=True)
     if not args.quick:
         s444 = measure_sharp(PHOTO_12MP, 1280, "avif", args.runs, chroma="4:4:4")
@@ -413,11 +467,15 @@ def main() -> None:
             f" {s444['ms']:.0f} ms, {s444['kb']:.1f} KB, {s444['rss']:.0f} MB RSS\n",
             flush=True,
         )
+    avif_bytes = None
     if not args.quick:
-        for line in avif_speeds():
+        rows, avif_bytes = avif_speeds()
+        for line in rows:
             print(line, flush=True)
         print(flush=True)
-    print(import_time(), flush=True)
+    line, first_import = import_time()
+    print(line + "\n", flush=True)
+    goals(results, avif_bytes, first_import)
     print(f"\n(bench took {time.perf_counter() - started:.0f} s)")
 
 
