@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import socket
+import struct
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +28,15 @@ def encode(im: Image.Image, fmt: str, **params) -> bytes:
     out = io.BytesIO()
     im.save(out, fmt, **params)
     return out.getvalue()
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def png_chunk(ctype: bytes, payload: bytes) -> bytes:
+    """One PNG chunk: length, type, payload, CRC (for hand-built and hostile PNGs)."""
+    crc = zlib.crc32(ctype + payload)
+    return struct.pack(">I", len(payload)) + ctype + payload + struct.pack(">I", crc)
 
 
 def decode(data: bytes) -> Image.Image:

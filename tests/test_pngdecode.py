@@ -15,18 +15,11 @@ from origin_handler.errors import Undecodable
 from origin_handler.pngdecode import ZlibNgPngImageFile, open_png
 from origin_handler.request import TransformRequest
 
-from .conftest import encode
-
-SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-def chunk(ctype: bytes, payload: bytes) -> bytes:
-    crc = zlib.crc32(ctype + payload)
-    return struct.pack(">I", len(payload)) + ctype + payload + struct.pack(">I", crc)
+from .conftest import PNG_SIGNATURE, encode, png_chunk
 
 
 def chunks(data: bytes) -> list[tuple[bytes, bytes]]:
-    out, pos = [], len(SIGNATURE)
+    out, pos = [], len(PNG_SIGNATURE)
     while pos < len(data):
         (length,) = struct.unpack(">I", data[pos : pos + 4])
         out.append((data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]))
@@ -35,7 +28,7 @@ def chunks(data: bytes) -> list[tuple[bytes, bytes]]:
 
 
 def build(parts: list[tuple[bytes, bytes]]) -> bytes:
-    return SIGNATURE + b"".join(chunk(t, p) for t, p in parts)
+    return PNG_SIGNATURE + b"".join(png_chunk(t, p) for t, p in parts)
 
 
 def noisy(mode: str, size: tuple[int, int], seed: int = 1) -> Image.Image:

@@ -15,7 +15,7 @@ from origin_handler.errors import TooLarge, Undecodable, UnsupportedFormat
 from origin_handler.request import TransformRequest, parse
 from origin_handler.settings import Limits
 from origin_handler.transform import render
-from tests.conftest import decode, encode
+from tests.conftest import PNG_SIGNATURE, decode, encode, png_chunk
 from tests.icc import display_p3
 
 RED, GREEN, BLUE, WHITE = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255)
@@ -253,14 +253,9 @@ def test_same_format_png_passthrough_drops_text_chunks():
 # --- hostile inputs -----------------------------------------------------------------
 
 
-def _png_chunk(ctype: bytes, payload: bytes) -> bytes:
-    crc = zlib.crc32(ctype + payload)
-    return struct.pack(">I", len(payload)) + ctype + payload + struct.pack(">I", crc)
-
-
 def _png_header(width: int, height: int) -> bytes:
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr)
+    return PNG_SIGNATURE + png_chunk(b"IHDR", ihdr)
 
 
 def test_truncated_jpeg_is_422(samples):
@@ -287,8 +282,8 @@ def test_postscript_never_reaches_ghostscript():
 
 
 def test_header_claiming_50000_square_is_413_before_decoding():
-    data = _png_header(50000, 50000) + _png_chunk(b"IDAT", zlib.compress(b"\0" * 100))
-    data += _png_chunk(b"IEND", b"")
+    data = _png_header(50000, 50000) + png_chunk(b"IDAT", zlib.compress(b"\0" * 100))
+    data += png_chunk(b"IEND", b"")
     with pytest.raises(TooLarge) as info:
         render(data, req(width=64))
     assert info.value.status == 413
@@ -309,8 +304,8 @@ def test_byte_limit():
 def test_huge_ztxt_is_413():
     bomb = b"Comment\0\0" + zlib.compress(b"A" * (64 * 1024 * 1024), 9)
     raw = zlib.compress(b"".join(b"\0" + b"\0" * 3 * 8 for _ in range(8)))
-    data = _png_header(8, 8) + _png_chunk(b"zTXt", bomb) + _png_chunk(b"IDAT", raw)
-    data += _png_chunk(b"IEND", b"")
+    data = _png_header(8, 8) + png_chunk(b"zTXt", bomb) + png_chunk(b"IDAT", raw)
+    data += png_chunk(b"IEND", b"")
     with pytest.raises(TooLarge) as info:
         render(data, req(width=8))
     assert info.value.status == 413
