@@ -14,13 +14,15 @@ Encoder quality: every pipeline gets the SAME encoder quality, the one the proje
 calibrated public q=75 maps to (formats.ENCODERS), so sizes are comparable.
 pyvips: thumbnail_buffer (shrink-on-load, auto-rotate) with export_profile="srgb"
 (colour management on), then webpsave / jpegsave / heifsave(compression="av1") with
-effort chosen to match the project's WebP method and AVIF speed; metadata not kept.
+effort chosen to match the project's WebP method and AVIF speed and chroma (neither libvips
+nor sharp can pass aom's tool switches, so their AVIF is plain aom at that speed); metadata
+not kept.
 sharp (bench/sharp_worker.mjs, Node, installed by `npm ci --prefix bench`): what the
 sharp-based CloudFront image optimizers run for a width-only resize, rotate() → resize
-(withoutEnlargement) → webp / avif / jpeg with the same quality and effort, AVIF 4:2:0 like
-the others (sharp's own default is 4:4:4, measured once on its own line), JPEG without
-mozjpeg; sharp's default colour handling (embedded ICC → sRGB, no profile kept) matches the
-pyvips column. Missing node or sharp is an error, not a dropped column.
+(withoutEnlargement) → webp / avif / jpeg with the same quality and effort (AVIF effort 3
+in 4:4:4 is also what Next.js's image optimizer asks sharp for, vercel/next.js#73030), JPEG
+without mozjpeg; sharp's default colour handling (embedded ICC → sRGB, no profile kept)
+matches the pyvips column. Missing node or sharp is an error, not a dropped column.
 """
 
 from __future__ import annotations
@@ -74,8 +76,12 @@ def _make_ours(data: bytes, width: int, fmt: str):
 def _make_naive(data: bytes, width: int, fmt: str):
     from PIL import Image, ImageOps
 
+    from origin_handler.formats import ENCODERS
+
     quality = _encoder_quality(fmt)
-    extra = {"max_threads": 1, "speed": 7} if fmt == "avif" else {}
+    # Same encoder settings as ours (AVIF speed, chroma, aom switches): only the pipeline differs.
+    extra = {**ENCODERS["avif"].params, "max_threads": 1} if fmt == "avif" else {}
+    extra.pop("quality", None)
 
     def run() -> bytes:
         im = ImageOps.exif_transpose(Image.open(io.BytesIO(data)))
@@ -93,7 +99,7 @@ def _make_naive(data: bytes, width: int, fmt: str):
 def _make_vips(data: bytes, width: int, fmt: str):
     import pyvips
 
-    from origin_handler.formats import AVIF_SPEED, ENCODERS
+    from origin_handler.formats import AVIF_SPEED, AVIF_SUBSAMPLING, ENCODERS
 
     pyvips.cache_set_max(0)  # no operation cache: every run decodes again
     quality = _encoder_quality(fmt)
@@ -109,8 +115,15 @@ def _make_vips(data: bytes, width: int, fmt: str):
             if im.hasalpha():
                 im = im.flatten(background=[255, 255, 255])
             return im.jpegsave_buffer(Q=quality, keep="none")
-        # libheif's aom: speed = 9 - effort
-        return im.heifsave_buffer(Q=quality, compression="av1", effort=9 - AVIF_SPEED, keep="none")
+        # libheif's aom: speed = 9 - effort; same chroma as ours. libvips cannot pass aom's
+        # tool switches (formats.AVIF_TUNING), so this is plain aom at our speed.
+        return im.heifsave_buffer(
+            Q=quality,
+            compression="av1",
+            effort=9 - AVIF_SPEED,
+            subsample_mode="off" if AVIF_SUBSAMPLING == "4:4:4" else "on",
+            keep="none",
+        )
 
     return run
 
@@ -170,8 +183,10 @@ def _sharp_effort(fmt: str) -> int:
     return ENCODERS["webp"].params.get("method", 4) if fmt == "webp" else 0
 
 
-def measure_sharp(source: Path, width: int, fmt: str, runs: int, chroma: str | None = None) -> dict:
+def measure_sharp(source: Path, width: int, fmt: str, runs: int) -> dict:
     """Run one case through bench/sharp_worker.mjs in a fresh node process (same pinning)."""
+    from origin_handler.formats import AVIF_SUBSAMPLING
+
     opts = {
         "source": str(source),
         "width": width,
@@ -180,8 +195,8 @@ def measure_sharp(source: Path, width: int, fmt: str, runs: int, chroma: str | N
         "effort": _sharp_effort(fmt),
         "runs": runs,
     }
-    if chroma:
-        opts["chroma"] = chroma
+    if fmt == "avif":
+        opts["chroma"] = AVIF_SUBSAMPLING
     out = subprocess.run(
         ["node", str(SHARP_WORKER), json.dumps(opts)],
         capture_output=True,
@@ -266,7 +281,9 @@ def compare(
     return results
 
 
-def goals(results: dict[str, dict[str, dict]], avif_bytes: float | None, imports: float) -> None:
+def goals(
+    results: dict[str, dict[str, dict]], avif_bytes: tuple[float, float] | None, imports: float
+) -> None:
     """Issue 2's goals, judged from this run's figures (one line each, per resize engine)."""
 
     def verdict(ok: bool | None) -> str:
@@ -310,20 +327,23 @@ def goals(results: dict[str, dict[str, dict]], avif_bytes: float | None, imports
                 f" → {verdict(rss['rss'] <= 150)}"
             )
     if avif_bytes is not None:
+        default, same_chroma = avif_bytes
         print(
-            f"  AVIF bytes within 10 % of speed 5 at equal SSIMULACRA2: {avif_bytes:+.1f} %"
-            f" → {verdict(avif_bytes <= 10)}"
+            f"  AVIF bytes within 10 % of speed 5 (Pillow's default 4:2:0) at equal SSIMULACRA2:"
+            f" {default:+.1f} % → {verdict(default <= 10)}"
+            f" (against speed 5 in 4:4:4, the same chroma: {same_chroma:+.1f} %)"
         )
     print(f"  import ≤ 300 ms: {imports:.0f} ms (first, cold) → {verdict(imports <= 300)}")
 
 
-def avif_speeds() -> tuple[list[str], float]:
-    """AVIF w1280 from the 12 MP JPEG: speed 7 vs speed 5 at equal SSIMULACRA2."""
+def avif_speeds() -> tuple[list[str], tuple[float, float]]:
+    """AVIF w1280 from the 12 MP JPEG: the project's settings against plain speed 5 (4:2:0 as
+    Pillow defaults to, and 4:4:4) and plain speed 7, at equal SSIMULACRA2."""
     sys.path.insert(0, str(ROOT / "bench"))
     from calibrate import reference_pyramid, score
     from PIL import Image
 
-    from origin_handler.formats import AVIF_SPEED
+    from origin_handler.formats import ENCODERS
     from origin_handler.request import TransformRequest
     from origin_handler.transform import render
 
@@ -331,58 +351,77 @@ def avif_speeds() -> tuple[list[str], float]:
     frame = Image.open(io.BytesIO(render(PHOTO_12MP.read_bytes(), req).body)).convert("RGB")
     ref = reference_pyramid(frame)
     quality = _encoder_quality("avif")
+    project = {k: v for k, v in ENCODERS["avif"].params.items() if k != "quality"}
 
-    def encode(speed: int, q: int, threads: int = 1) -> tuple[float, bytes]:
+    def encode(params: dict, q: int, threads: int = 1) -> tuple[float, bytes]:
         times, body = [], b""
         for _ in range(3):
             out = io.BytesIO()
             started = time.perf_counter()
-            frame.save(out, "AVIF", quality=q, speed=speed, max_threads=threads)
+            frame.save(out, "AVIF", quality=q, max_threads=threads, **params)
             times.append((time.perf_counter() - started) * 1000)
             body = out.getvalue()
         return min(times), body
 
-    def quality_score(speed: int, q: int) -> tuple[float, float, int]:
-        ms, body = encode(speed, q)
+    def point(params: dict, q: int) -> tuple[float, float, int]:
+        ms, body = encode(params, q)
         return ms, score(ref, Image.open(io.BytesIO(body))), len(body)
 
-    ms7, s7, b7 = quality_score(AVIF_SPEED, quality)
-    # Speed 5 encoder quality whose score is closest to speed 7's (bisection on q).
-    tried = {}
-    lo, hi = max(1, quality - 20), min(100, quality + 5)
-    for q in (lo, hi):
-        tried[q] = quality_score(5, q)
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        tried[mid] = quality_score(5, mid)
-        if tried[mid][1] >= s7:
-            hi = mid
-        else:
-            lo = mid
-    q5 = min(tried, key=lambda q: abs(tried[q][1] - s7))
-    ms5, s5, b5 = tried[q5]
-    ms5_same, _ = encode(5, quality)
+    ms0, s0, b0 = point(project, quality)
+
+    def equal_score(params: dict) -> tuple[str, float, float]:
+        """(q range, ms, bytes) of params at the project's score: bisection on the encoder
+        quality, then log-linear interpolation of bytes between the two bracketing qs."""
+        tried = {}
+        lo, hi = max(1, quality - 30), min(100, quality + 15)
+        for q in (lo, hi):
+            tried[q] = point(params, q)
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            tried[mid] = point(params, mid)
+            if tried[mid][1] >= s0:
+                hi = mid
+            else:
+                lo = mid
+        (ms_lo, s_lo, b_lo), (ms_hi, s_hi, b_hi) = tried[lo], tried[hi]
+        t = 0.0 if s_hi == s_lo else min(1.0, max(0.0, (s0 - s_lo) / (s_hi - s_lo)))
+        return f"{lo}–{hi}", ms_lo + t * (ms_hi - ms_lo), b_lo * (b_hi / b_lo) ** t
+
+    plain = {
+        "speed 5, 4:2:0 (Pillow's default)": {"speed": 5, "subsampling": "4:2:0"},
+        "speed 5, 4:4:4": {"speed": 5, "subsampling": "4:4:4"},
+        "speed 7, 4:2:0 (before)": {"speed": 7, "subsampling": "4:2:0"},
+    }
     rows = [
         "| AVIF 12 MP → w1280 (encode only, 1 thread) | quality | ms | SSIMULACRA2 | KB |",
         "|---|---:|---:|---:|---:|",
-        f"| speed {AVIF_SPEED} (project) | {quality} | {ms7:.0f} | {s7:.1f} | {b7 / 1024:.1f} |",
-        f"| speed 5, equal score | {q5} | {ms5:.0f} | {s5:.1f} | {b5 / 1024:.1f} |",
-        f"| speed 5, same quality | {quality} | {ms5_same:.0f} | | |",
-        "",
-        f"speed {AVIF_SPEED} vs 5 at equal SSIMULACRA2: {ms5 / ms7:.1f}× faster,"
-        f" {100 * (b7 / b5 - 1):+.1f} % bytes",
+        f"| project: speed {project['speed']}, {project['subsampling']}, tuned"
+        f" | {quality} | {ms0:.0f} | {s0:.1f} | {b0 / 1024:.1f} |",
     ]
+    deltas = {}
+    for name, params in plain.items():
+        qs, ms, b = equal_score(params)
+        deltas[name] = (ms, b)
+        rows.append(f"| {name}, equal score | {qs} | {ms:.0f} | {s0:.1f} | {b / 1024:.1f} |")
+    rows.append("")
+    for name, (ms, b) in deltas.items():
+        rows.append(
+            f"project vs {name} at equal SSIMULACRA2: {ms / ms0:.2f}× the time,"
+            f" {100 * (b0 / b - 1):+.1f} % bytes"
+        )
     # Second vCPU (Lambda above 1,769 MB): max_threads=2 vs 1, both cores allowed.
     os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
     if len(os.sched_getaffinity(0)) >= 2:
-        one, _ = encode(AVIF_SPEED, quality, 1)
-        two, _ = encode(AVIF_SPEED, quality, 2)
+        one, _ = encode(project, quality, 1)
+        two, _ = encode(project, quality, 2)
         rows.append(
-            f"AVIF encode w1280 speed {AVIF_SPEED}: max_threads=1 {one:.0f} ms,"
+            f"AVIF encode w1280, project settings: max_threads=1 {one:.0f} ms,"
             f" max_threads=2 {two:.0f} ms (2 cores) → {one / two:.2f}× "
         )
     os.sched_setaffinity(0, {CPU})
-    return rows, 100 * (b7 / b5 - 1)
+    b420 = deltas["speed 5, 4:2:0 (Pillow's default)"][1]
+    b444 = deltas["speed 5, 4:4:4"][1]
+    return rows, (100 * (b0 / b420 - 1), 100 * (b0 / b444 - 1))
 
 
 def import_time(runs: int = 5) -> tuple[str, float]:
@@ -460,13 +499,6 @@ def main() -> None:
     print(f"resizer: {resample.engine()}\n", flush=True)
     results = compare(cases, args.runs, vips, resample.ACCELERATED)
     print(flush=True)
-    if not args.quick:
-        s444 = measure_sharp(PHOTO_12MP, 1280, "avif", args.runs, chroma="4:4:4")
-        print(
-            f"sharp at its default AVIF chroma (4:4:4), 12 MP JPEG → w1280 AVIF:"
-            f" {s444['ms']:.0f} ms, {s444['kb']:.1f} KB, {s444['rss']:.0f} MB RSS\n",
-            flush=True,
-        )
     avif_bytes = None
     if not args.quick:
         rows, avif_bytes = avif_speeds()

@@ -167,11 +167,13 @@ def write_scales(table: dict[str, list[tuple[int, int]]]) -> None:
     text = path.read_text()
     for fmt, name in (("webp", "WEBP_SCALE"), ("avif", "AVIF_SCALE")):
         points = ((1, 1), *table[fmt]) if table[fmt][0][0] > 1 else tuple(table[fmt])
-        body = ", ".join(f"({q}, {v})" for q, v in points)
+        # Written as ruff formats it, so a later `ruff format` leaves it alone.
+        body = "".join(f"        ({q}, {v}),\n" for q, v in points)
         text, n = re.subn(
-            rf"^{name} = QualityScale\(.*?\)\)$",
-            f"{name} = QualityScale(({body}))",
+            rf"^{name} = QualityScale\((?:[^\n]*\)\)|.*?^\))$",
+            f"{name} = QualityScale(\n    (\n{body}    )\n)",
             text,
+            count=1,
             flags=re.M | re.S,
         )
         if n != 1:

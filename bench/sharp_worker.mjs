@@ -33,7 +33,7 @@ function pipeline() {
     case "webp":
       return img.webp({ quality: opts.quality, effort: opts.effort });
     case "avif":
-      // libvips heifsave: aom cpu-used = 9 - effort; sharp's default subsampling is 4:4:4.
+      // libvips heifsave: aom cpu-used = 9 - effort; chroma as the project encodes it.
       return img.avif({
         quality: opts.quality,
         effort: opts.effort,

@@ -502,3 +502,33 @@ def test_random_geometry_renders_the_planned_size_in_every_mode(monkeypatch, see
         orientation = exif[0x0112] if source != "GIF" else 1
         geometry = plan(*upright(size, orientation), request, policy)
         assert out.size == (rendered.width, rendered.height) == (geometry.canvas or geometry.size)
+
+
+def _av1c_chroma(avif: bytes) -> list[tuple[int, bool, int, int]]:
+    """(seq_profile, monochrome, subsampling_x, subsampling_y) of every av1C box in a file."""
+    found, at = [], avif.find(b"av1C")
+    while at != -1:
+        profile_level, flags = avif[at + 5], avif[at + 6]
+        found.append((profile_level >> 5, bool(flags & 0x10), (flags >> 3) & 1, (flags >> 2) & 1))
+        at = avif.find(b"av1C", at + 4)
+    return found
+
+
+def test_avif_keeps_full_resolution_chroma():
+    # 1 px red/blue columns: 4:2:0 would average each pair into purple.
+    stripes = Image.new("RGB", (64, 32))
+    for x in range(64):
+        stripes.paste(RED if x % 2 == 0 else BLUE, (x, 0, x + 1, 32))
+    rendered = render(encode(stripes, "PNG"), req(width=64, fmt="avif", quality=90))
+    assert _av1c_chroma(rendered.body) == [(1, False, 0, 0)]  # High profile, 4:4:4
+    out = decode(rendered.body).convert("RGB")
+    for x in range(2, 62):
+        assert close(out.getpixel((x, 16)), RED if x % 2 == 0 else BLUE, tol=70), x
+
+
+def test_avif_alpha_plane_is_monochrome_beside_a_444_colour_plane():
+    im = quadrants().convert("RGBA")
+    im.putalpha(Image.linear_gradient("L").resize(im.size))
+    rendered = render(encode(im, "PNG"), req(width=80, fmt="avif", quality=90))
+    assert sorted(_av1c_chroma(rendered.body)) == [(0, True, 1, 1), (1, False, 0, 0)]
+    assert decode(rendered.body).mode == "RGBA"
