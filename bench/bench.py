@@ -81,7 +81,6 @@ def _make_naive(data: bytes, width: int, fmt: str):
     quality = _encoder_quality(fmt)
     # Same encoder settings as ours (AVIF speed, chroma, aom switches): only the pipeline differs.
     extra = {**ENCODERS["avif"].params, "max_threads": 1} if fmt == "avif" else {}
-    extra.pop("quality", None)
 
     def run() -> bytes:
         im = ImageOps.exif_transpose(Image.open(io.BytesIO(data)))
@@ -351,7 +350,7 @@ def avif_speeds() -> tuple[list[str], tuple[float, float]]:
     frame = Image.open(io.BytesIO(render(PHOTO_12MP.read_bytes(), req).body)).convert("RGB")
     ref = reference_pyramid(frame)
     quality = _encoder_quality("avif")
-    project = {k: v for k, v in ENCODERS["avif"].params.items() if k != "quality"}
+    project = ENCODERS["avif"].params
 
     def encode(params: dict, q: int, threads: int = 1) -> tuple[float, bytes]:
         times, body = [], b""

@@ -113,13 +113,13 @@ AVIF_SCALE = QualityScale(
 # trellis search are the big costs; 4:4:4 buys back what dropping rectangular partitions loses.
 AVIF_SPEED = 6
 AVIF_SUBSAMPLING = "4:4:4"
-AVIF_TUNING = {
-    "enable-palette": "0",
-    "enable-paeth-intra": "0",
-    "enable-smooth-intra": "0",
-    "disable-trellis-quant": "1",
-    "enable-rect-partitions": "0",
-}
+AVIF_TUNING = (  # aom option pairs, passed through libavif to both colour and alpha planes
+    ("enable-palette", "0"),
+    ("enable-paeth-intra", "0"),
+    ("enable-smooth-intra", "0"),
+    ("disable-trellis-quant", "1"),
+    ("enable-rect-partitions", "0"),
+)
 
 ENCODERS: dict[str, Encoder] = {
     "jpeg": Encoder(
