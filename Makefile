@@ -7,7 +7,7 @@ HASH    := $(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 STAMP   := $(VENV)/.installed-run-$(HASH)
 TSTAMP  := $(VENV)/.installed-test-$(HASH)
 PORT    ?= 8080
-ARCH    ?= arm64
+ARCH    ?= x86_64
 
 .PHONY: demo test test-py test-js lint bench package system-deps clean
 
@@ -46,7 +46,7 @@ bench: $(TSTAMP)
 	npm ci --prefix bench --no-audit --no-fund --loglevel=error
 	$(PY) bench/bench.py
 
-## package: the Lambda zip (ARCH=arm64 or x86_64, Python 3.13) at build/lambda.zip
+## package: the Lambda zip (ARCH=x86_64 or arm64, Python 3.13) at build/lambda.zip
 package: $(STAMP)
 	$(VENV)/bin/image-origin package --arch $(ARCH) --python 3.13 -o build/lambda.zip
 

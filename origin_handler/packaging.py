@@ -201,7 +201,7 @@ def _write_zip(tree: Path, output: Path) -> tuple[int, int]:
 
 def build_zip(
     output: Path,
-    arch: str = "arm64",
+    arch: str = "x86_64",
     python: str = "3.13",
     include_boto3: bool = False,
     host: bool = False,
@@ -264,8 +264,8 @@ def add_package_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--arch",
         choices=sorted(ARCHES),
-        default="arm64",
-        help="Lambda architecture (default: arm64)",
+        default="x86_64",
+        help="Lambda architecture (default: x86_64, where the SIMD resizer has wheels)",
     )
     parser.add_argument(
         "--python", default="3.13", help="Lambda Python runtime version (default: 3.13)"

@@ -222,10 +222,10 @@ def test_lambda_handler_names_a_real_function(handler: str):
     assert callable(getattr(imported, function)), f"{handler} is not callable"
 
 
-def test_lambda_functions_run_python_313_on_arm64(root_module: Module):
+def test_lambda_functions_run_python_313_on_x86_64_by_default(root_module: Module):
     variables = root_module.variables
     assert _first(variables["lambda_runtime"]["default"]) == "python3.13"
-    assert _first(variables["lambda_architecture"]["default"]) == "arm64"
+    assert _first(variables["lambda_architecture"]["default"]) == "x86_64"
     for name in root_module.resource_names("aws_lambda_function"):
         body = root_module.resources[("aws_lambda_function", name)]
         assert _first(body["runtime"]) == "${var.lambda_runtime}"

@@ -1,6 +1,6 @@
 # Smallest deployment: new originals bucket, *.cloudfront.net domain, events path on.
 #
-#   image-origin package --arch arm64 --python 3.13 -o build/lambda.zip   (from the repo root)
+#   image-origin package --arch x86_64 --python 3.13 -o build/lambda.zip   (from the repo root)
 #   terraform -chdir=terraform/examples/basic init
 #   terraform -chdir=terraform/examples/basic apply
 
