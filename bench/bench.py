@@ -299,7 +299,11 @@ def goals(
     jpeg_cases = [k for k in jpeg_cases if k.endswith(("WEBP", "JPEG"))]
     print("Goals (issue 2), this run:")
     for engine in engines:
-        name = "SIMD resizer (x86_64, the default)" if engine == "ours" else "Pillow resizer (arm64 build)"
+        name = (
+            "SIMD resizer (x86_64, the default)"
+            if engine == "ours"
+            else "Pillow resizer (arm64 build)"
+        )
         vs_vips = [x for x in (ratio(k, engine, "vips") for k in jpeg_cases) if x is not None]
         worst = max(vs_vips) if vs_vips else None
         naive = [ratio(f"12 MP JPEG → w640 {f}", "naive", engine) for f in ("WEBP", "JPEG")]
