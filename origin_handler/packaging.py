@@ -27,6 +27,8 @@ from pathlib import Path
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_NAME = "image-origin"
 ARCHES = {"arm64": "aarch64", "x86_64": "x86_64"}
+# x86_64 by default: only there does the SIMD resizer have Linux wheels (README, "What it costs").
+DEFAULT_ARCH = "x86_64"
 # Every Lambda Python runtime ships these; bundling them only grows the zip.
 RUNTIME_PROVIDED = (
     "boto3",
@@ -201,7 +203,7 @@ def _write_zip(tree: Path, output: Path) -> tuple[int, int]:
 
 def build_zip(
     output: Path,
-    arch: str = "x86_64",
+    arch: str = DEFAULT_ARCH,
     python: str = "3.13",
     include_boto3: bool = False,
     host: bool = False,
@@ -264,8 +266,8 @@ def add_package_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--arch",
         choices=sorted(ARCHES),
-        default="x86_64",
-        help="Lambda architecture (default: x86_64, where the SIMD resizer has wheels)",
+        default=DEFAULT_ARCH,
+        help=f"Lambda architecture (default: {DEFAULT_ARCH}, where the SIMD resizer has wheels)",
     )
     parser.add_argument(
         "--python", default="3.13", help="Lambda Python runtime version (default: 3.13)"
