@@ -6,7 +6,7 @@ import io
 import time
 from dataclasses import dataclass, field
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageMath, UnidentifiedImageError
 
 from . import passthrough
 from .colour import to_srgb
@@ -226,6 +226,9 @@ def _render_animation(
 def _normalize_mode(im: Image.Image) -> Image.Image:
     """Bring every decoded mode to L, LA, RGB, RGBA or CMYK (8 bits per channel)."""
     mode = im.mode
+    key = im.info.get("transparency")
+    if key is not None and (mode in ("1", "L", "RGB") or mode.startswith("I")):
+        return _colour_key_alpha(im, key)
     if mode in ("L", "LA", "RGB", "RGBA", "CMYK"):
         return im
     if mode in ("P", "PA"):
@@ -241,6 +244,20 @@ def _normalize_mode(im: Image.Image) -> Image.Image:
     if mode == "RGBa":
         return im.convert("RGBA")
     return im.convert("RGBA" if "A" in mode else "RGB")
+
+
+def _colour_key_alpha(im: Image.Image, key: int | tuple[int, ...]) -> Image.Image:
+    """A PNG tRNS colour key (grey, RGB, 1-bit; 8 or 16 bit) as a real alpha channel."""
+    if im.mode.startswith("I"):
+        # 16-bit grey: the key is a 16-bit sample, so compare before scaling to 8 bits.
+        wide = im.convert("I")
+        mask = ImageMath.lambda_eval(lambda a: a["convert"]((a["x"] != key) * 255, "L"), x=wide)
+        grey = wide.point(lambda v: v * (1 / 257)).convert("L")
+        return Image.merge("LA", (grey, mask))
+    if im.mode == "RGB" and isinstance(key, tuple) and max(key) > 255:
+        # Pillow keeps a 16-bit RGB image's high bytes but the key's full 16-bit samples.
+        im.info["transparency"] = tuple(v >> 8 for v in key)
+    return im.convert("RGBA" if im.mode == "RGB" else "LA")
 
 
 def _has_alpha(frame: Image.Image) -> bool:

@@ -532,3 +532,53 @@ def test_avif_alpha_plane_is_monochrome_beside_a_444_colour_plane():
     rendered = render(encode(im, "PNG"), req(width=80, fmt="avif", quality=90))
     assert sorted(_av1c_chroma(rendered.body)) == [(0, True, 1, 1), (1, False, 0, 0)]
     assert decode(rendered.body).mode == "RGBA"
+
+
+def _rgb16_colour_key_png() -> bytes:
+    """A 16-bit RGB PNG, left half the tRNS key colour (Pillow cannot write one)."""
+    key = (2570, 5140, 7710)
+    row = b"\0" + struct.pack(">3H", *key) * 16 + struct.pack(">3H", 65535, 0, 0) * 16
+    ihdr = struct.pack(">IIBBBBB", 32, 32, 16, 2, 0, 0, 0)
+    return (
+        PNG_SIGNATURE
+        + png_chunk(b"IHDR", ihdr)
+        + png_chunk(b"tRNS", struct.pack(">3H", *key))
+        + png_chunk(b"IDAT", zlib.compress(row * 32))
+        + png_chunk(b"IEND", b"")
+    )
+
+
+def _colour_key_png(mode: str) -> bytes:
+    """A 32×32 PNG in `mode` whose left half is its tRNS colour key."""
+    if mode == "RGB;16":
+        return _rgb16_colour_key_png()
+    key, other = {
+        "L": (10, 200),
+        "RGB": ((10, 20, 30), (255, 0, 0)),
+        "1": (0, 1),
+        "I;16": (1000, 60000),
+    }[mode]
+    im = Image.new(mode, (32, 32), other)
+    # putdata, not paste: paste of an int into I;16 writes other values.
+    im.putdata([key if x < 16 else other for _ in range(32) for x in range(32)])
+    return encode(im, "PNG", transparency=key)
+
+
+COLOUR_KEY_MODES = ["L", "RGB", "1", "I;16", "RGB;16"]
+
+
+@pytest.mark.parametrize("mode", COLOUR_KEY_MODES)
+@pytest.mark.parametrize("fmt", ["webp", "avif", "png"])
+def test_colour_key_transparency_is_kept_as_alpha(mode, fmt):
+    # An untouched PNG may be the original itself: its alpha is whatever decoders see.
+    alpha = decode(render(_colour_key_png(mode), req(width=32, fmt=fmt)).body)
+    alpha = alpha.convert("RGBA").getchannel("A")
+    assert alpha.getpixel((4, 16)) == 0 and alpha.getpixel((28, 16)) == 255
+
+
+@pytest.mark.parametrize("mode", COLOUR_KEY_MODES)
+def test_colour_key_is_flattened_for_jpeg_and_negotiates_png(mode):
+    data = _colour_key_png(mode)
+    flat = decode(render(data, req(width=32, fmt="jpeg"), background=(0, 128, 255)).body)
+    assert close(flat.convert("RGB").getpixel((4, 16)), (0, 128, 255), tol=8)
+    assert render(data, req(width=16, fmt="orig", negotiated=True)).format == "png"
