@@ -196,7 +196,8 @@ resource "aws_cloudfront_distribution" "this" {
     origin_id = local.origin_group_id
 
     failover_criteria {
-      status_codes = [403, 404]
+      # S3 5xx (500 InternalError, 503 SlowDown) too: the function serves the stored variant.
+      status_codes = [403, 404, 500, 502, 503, 504]
     }
     member {
       origin_id = local.derived_origin_id

@@ -8,10 +8,11 @@ variable "name" {
   default     = "image-origin"
 
   validation {
-    # Bucket prefixes allow lowercase only; 32 leaves room for the longest suffix
-    # ("-events-dlq", "-originals-" + a generated suffix) inside every name limit.
-    condition     = can(regex("^[a-z][a-z0-9-]{1,31}$", var.name)) && !endswith(var.name, "-")
-    error_message = "name must be 2-32 characters of lowercase letters, digits and hyphens, start with a letter and not end with a hyphen."
+    # Bucket prefixes allow lowercase only. The AWS provider caps bucket_prefix at 37
+    # characters and "-originals-" takes 11, so 26 is the longest name every plan accepts
+    # (IAM name_prefix, capped at 38, would allow 30).
+    condition     = can(regex("^[a-z][a-z0-9-]{1,25}$", var.name)) && !endswith(var.name, "-")
+    error_message = "name must be 2-26 characters of lowercase letters, digits and hyphens, start with a letter and not end with a hyphen."
   }
 }
 
