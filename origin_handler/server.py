@@ -7,11 +7,12 @@ import ipaddress
 import json
 import logging
 import sys
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.resources import files
 from urllib.parse import urlsplit
 
-from . import logs
+from . import logs, responses
 from .edge import Edge, EdgeResponse
 from .errors import OriginError
 from .formats import sniff
@@ -21,6 +22,18 @@ from .request import encode_key
 DEMO_WIDTHS = (256, 384, 640, 750, 828, 1080, 1200, 1920)
 MAX_INVALIDATION_BODY = 1 << 20
 DEMO_SIZES = "(max-width: 640px) 100vw, (max-width: 1200px) 50vw, 33vw"
+ALLOW = "GET, HEAD"  # the methods viewers may use (POST only on the loopback invalidation path)
+
+
+def plain_error(status: int, message: str) -> EdgeResponse:
+    """A one-line text/plain error shaped like the origin's own (responses.error), never cached."""
+    err = OriginError(message)
+    err.status = status
+    answer = responses.error(err, 0)
+    headers = {**answer["headers"], "Cache-Control": "no-store"}
+    if status == HTTPStatus.METHOD_NOT_ALLOWED:
+        headers["Allow"] = ALLOW
+    return EdgeResponse(status, headers, answer["body"].encode())
 
 
 def demo_page(edge: Edge) -> bytes:
@@ -62,12 +75,12 @@ def make_handler(edge: Edge) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             if urlsplit(self.path).path != LOCAL_INVALIDATE_PATH:
-                self._send(EdgeResponse(405, {"Content-Type": "text/plain"}, b"405\n"))
+                self.send_error(HTTPStatus.METHOD_NOT_ALLOWED)
                 return
             if not ipaddress.ip_address(self.client_address[0]).is_loopback:
                 # Like CloudFront's API, flushing the cache is not for viewers: loopback only,
                 # even when the endpoint listens on another interface.
-                self._send(EdgeResponse(403, {"Content-Type": "text/plain"}, b"403\n"))
+                self._refuse(HTTPStatus.FORBIDDEN, "invalidation is for loopback only")
                 return
             try:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -76,7 +89,7 @@ def make_handler(edge: Edge) -> type[BaseHTTPRequestHandler]:
                 paths = json.loads(self.rfile.read(length) or b"{}").get("paths", [])
                 count = edge.cache.invalidate([str(p) for p in paths])
             except (ValueError, AttributeError):
-                self._send(EdgeResponse(400, {"Content-Type": "text/plain"}, b"400 bad json\n"))
+                self._refuse(HTTPStatus.BAD_REQUEST, "bad json")
                 return
             body = json.dumps({"invalidated": count}).encode()
             self._send(EdgeResponse(200, {"Content-Type": "application/json"}, body))
@@ -108,6 +121,34 @@ def make_handler(edge: Edge) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             if not head and answer.status != 304:
                 self.wfile.write(answer.body)
+
+        def send_error(self, code: int, message: str | None = None, explain: str | None = None):
+            """Errors http.server itself emits, in the server's shape instead of an HTML page.
+
+            The standard library calls this for an unknown method (501, answered as 405: only
+            GET and HEAD are served), a too-long request line (414), a malformed request line
+            (400) and too-long or too many headers (431). Its message may quote the request,
+            so it goes to the log only; the body is the status phrase.
+            """
+            if code == HTTPStatus.NOT_IMPLEMENTED:  # "Unsupported method": no do_<METHOD>
+                code = HTTPStatus.METHOD_NOT_ALLOWED
+            status = HTTPStatus(code)
+            self._refuse(status, status.phrase.lower(), detail=message)
+
+        def _refuse(self, status: HTTPStatus, message: str, detail: str | None = None) -> None:
+            """The one error path of the server itself: a plain line, one JSON log line."""
+            logs.line(
+                path=(getattr(self, "path", "") or "")[:256],  # unset when the line was too long
+                method=(getattr(self, "command", "") or "")[:16],
+                source="server",
+                status=int(status),
+                error=(detail or message)[:256],
+                error_code=status.name.lower(),
+            )
+            answer = plain_error(status, message)
+            # The request's body (or the rest of a broken request) is left unread: close.
+            answer.headers["Connection"] = "close"
+            self._send(answer, head=getattr(self, "command", None) == "HEAD")
 
         def log_message(self, format: str, *args: object) -> None:
             logs.line(logging.DEBUG, access=format % args)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -255,7 +256,9 @@ class LocalStore:
             raise NotFound("no such original") from None
         except (NotADirectoryError, IsADirectoryError):
             raise NotFound("no such original") from None
-        except OSError:
+        except OSError as exc:
+            if _name_too_long(exc):
+                raise NotFound("no such original") from None
             raise StorageError("storage failed") from None
         tag = hashlib.md5(f"{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()
         modified = datetime.fromtimestamp(int(stat.st_mtime), UTC)
@@ -269,7 +272,9 @@ class LocalStore:
                 return fh.read(size)
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             raise NotFound("no such original") from None
-        except OSError:
+        except OSError as exc:
+            if _name_too_long(exc):
+                raise NotFound("no such original") from None
             raise StorageError("storage failed") from None
 
     def get_derived(self, key: str) -> StoredObject | None:
@@ -280,7 +285,11 @@ class LocalStore:
             meta = json.loads(path.with_name(path.name + ".meta.json").read_text())
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             return None
-        except (OSError, ValueError):
+        except OSError as exc:
+            if _name_too_long(exc):  # no such file can exist, so there is no variant either
+                return None
+            raise StorageError("storage failed") from None
+        except ValueError:
             raise StorageError("storage failed") from None
         modified = datetime.fromtimestamp(int(path.stat().st_mtime), UTC)
         return StoredObject(
@@ -335,6 +344,11 @@ class LocalStore:
             except (OSError, NotFound):
                 failed.append(key)
         return failed
+
+
+def _name_too_long(exc: OSError) -> bool:
+    """A path segment over the filesystem's limit (often 255 bytes): no such file can exist."""
+    return exc.errno == errno.ENAMETOOLONG
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

@@ -234,3 +234,69 @@ def test_invalidation_endpoint_rejects_bad_lengths(endpoint):
     conn.endheaders()
     assert conn.getresponse().status == 400
     conn.close()
+
+
+def _raw(base: str, method: str, target: str):
+    """One request with http.client, which sends any method and any request-line length."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    host = urlsplit(base)
+    conn = http.client.HTTPConnection(host.hostname, host.port, timeout=10)
+    conn.request(method, target)
+    response = conn.getresponse()
+    body = response.read()
+    conn.close()
+    return response, body
+
+
+def _assert_plain_line(response, body: bytes, status: int) -> None:
+    assert response.status == status
+    assert response.getheader("Content-Type") == "text/plain; charset=utf-8"
+    assert response.getheader("Cache-Control") == "no-store"
+    assert response.getheader("X-Content-Type-Options") == "nosniff"
+    assert body.startswith(f"{status} ".encode()) and body.count(b"\n") == 1
+    assert body.endswith(b"\n") and b"<" not in body
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH", "POST", "OPTIONS", "BREW"])
+def test_other_methods_are_a_plain_405_with_allow(endpoint, method, caplog):
+    base, _ = endpoint
+    with caplog.at_level("INFO", logger="image_origin"):
+        response, body = _raw(base, method, "/portrait.jpg?w=640")
+    _assert_plain_line(response, body, 405)
+    assert body == b"405 method not allowed\n"
+    assert response.getheader("Allow") == "GET, HEAD"
+    logged = [r.getMessage() for r in caplog.records if '"status":405' in r.getMessage()]
+    assert len(logged) == 1 and '"source":"server"' in logged[0]
+
+
+def test_too_long_query_is_a_plain_414(endpoint):
+    base, _ = endpoint
+    response, body = _raw(base, "GET", "/portrait.jpg?w=640&x=" + "a" * 100_000)
+    _assert_plain_line(response, body, 414)
+    assert b"<html" not in body.lower()
+
+
+def test_bad_request_line_is_a_plain_400(endpoint):
+    import socket
+    from urllib.parse import urlsplit
+
+    host = urlsplit(endpoint[0])
+    with socket.create_connection((host.hostname, host.port), timeout=10) as sock:
+        sock.sendall(b"GET /portrait.jpg extra HTTP/1.1\r\n\r\n")  # four words
+        raw = b""
+        while chunk := sock.recv(65536):
+            raw += chunk
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 ")
+    assert b"Content-Type: text/plain; charset=utf-8" in head
+    assert body == b"400 bad request\n"
+
+
+def test_over_long_key_segment_is_not_a_storage_fault(endpoint):
+    base, _ = endpoint
+    response = requests.get(f"{base}/{'a' * 300}.jpg?w=640", timeout=30)
+    assert response.status_code == 404
+    assert response.text == "404 no such original\n"
+    assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
