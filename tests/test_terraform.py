@@ -336,7 +336,8 @@ def test_cache_key_is_the_uri_alone(root_module: Module):
 def test_origin_group_fails_over_from_derived_bucket_to_function(root_module: Module):
     dist = root_module.resources[("aws_cloudfront_distribution", "this")]
     group = _first(dist["origin_group"])
-    assert sorted(_first(_first(group["failover_criteria"])["status_codes"])) == [403, 404, 500, 502, 503, 504]
+    codes = sorted(_first(_first(group["failover_criteria"])["status_codes"]))
+    assert codes == [403, 404, 500, 502, 503, 504]
     members = [_first(m["origin_id"]) for m in group["member"]]
     assert members == ["${local.derived_origin_id}", "${local.function_origin_id}"]
     assert _first(dist["http_version"]) == "http2and3"
