@@ -237,8 +237,7 @@ def _normalize_mode(im: Image.Image) -> Image.Image:
     if mode == "1":
         return im.convert("L")
     if mode.startswith("I;16") or mode == "I":
-        # 16-bit grey: scale to 8 bits instead of clipping everything above 255 to white.
-        return im.convert("I").point(lambda v: v * (1 / 257)).convert("L")
+        return _grey_to_8_bits(im.convert("I"))
     if mode == "La":
         return im.convert("LA")
     if mode == "RGBa":
@@ -252,12 +251,16 @@ def _colour_key_alpha(im: Image.Image, key: int | tuple[int, ...]) -> Image.Imag
         # 16-bit grey: the key is a 16-bit sample, so compare before scaling to 8 bits.
         wide = im.convert("I")
         mask = ImageMath.lambda_eval(lambda a: a["convert"]((a["x"] != key) * 255, "L"), x=wide)
-        grey = wide.point(lambda v: v * (1 / 257)).convert("L")
-        return Image.merge("LA", (grey, mask))
+        return Image.merge("LA", (_grey_to_8_bits(wide), mask))
     if im.mode == "RGB" and isinstance(key, tuple) and max(key) > 255:
         # Pillow keeps a 16-bit RGB image's high bytes but the key's full 16-bit samples.
         im.info["transparency"] = tuple(v >> 8 for v in key)
     return im.convert("RGBA" if im.mode == "RGB" else "LA")
+
+
+def _grey_to_8_bits(wide: Image.Image) -> Image.Image:
+    """16-bit grey (mode I) scaled to L, instead of clipping everything above 255 to white."""
+    return wide.point(lambda v: v * (1 / 257)).convert("L")
 
 
 def _has_alpha(frame: Image.Image) -> bool:
