@@ -3,9 +3,12 @@ VENV    ?= .venv
 PY      := $(VENV)/bin/python
 HASH    := $(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 # The demo needs only the runtime dependencies (~6 s to install); the test tools (moto,
-# checkov, …) add ~40 s, so they get their own stamp.
+# ruff, …) get their own stamp. checkov gets its own virtualenv: it pins an hcl2 fork that
+# shadows python-hcl2 and downgrades boto3 and pytest.
 STAMP   := $(VENV)/.installed-run-$(HASH)
 TSTAMP  := $(VENV)/.installed-test-$(HASH)
+CVENV   ?= .venv-checkov
+CSTAMP  := $(CVENV)/.installed-$(HASH)
 PORT    ?= 8080
 ARCH    ?= x86_64
 
@@ -21,21 +24,29 @@ $(TSTAMP): $(STAMP)
 	$(PY) -m pip install -q --disable-pip-version-check -e '.[test]'
 	touch $@
 
+$(CSTAMP): pyproject.toml
+	test -x $(CVENV)/bin/python || python3 -m venv $(CVENV)
+	$(CVENV)/bin/python -m pip install -q --disable-pip-version-check "$$(sed -n 's/^checkov = \["\(.*\)"\]$$/\1/p' pyproject.toml)"
+	rm -f $(CVENV)/.installed-* && touch $@
+
 ## demo: set up and run the local endpoint on the bundled sample images
 demo: $(STAMP)
 	$(VENV)/bin/image-origin serve --originals examples/images --port $(PORT)
 
 ## test: set up and run every suite (lint, pytest, node, njs)
-test: $(TSTAMP) system-deps lint test-py test-js
+test: $(TSTAMP) $(CSTAMP) system-deps lint test-py test-js
 
 system-deps:
 	bash scripts/system-deps.sh
 
+## lint: ruff (rules and formatting) and the one-way import contracts (pyproject.toml)
 lint: $(TSTAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
-test-py: $(TSTAMP)
-	$(VENV)/bin/pytest -q
+test-py: $(TSTAMP) $(CSTAMP)
+	CHECKOV=$(CVENV)/bin/checkov $(VENV)/bin/pytest -q
 
 test-js:
 	node --test cloudfront/test/
@@ -51,4 +62,4 @@ package: $(STAMP)
 	$(VENV)/bin/image-origin package --arch $(ARCH) --python 3.13 -o build/lambda.zip
 
 clean:
-	rm -rf $(VENV) build .pytest_cache .ruff_cache .local-derived
+	rm -rf $(VENV) $(CVENV) build .pytest_cache .ruff_cache .local-derived

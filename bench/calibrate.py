@@ -30,7 +30,7 @@ from ssimulacra2 import ssimulacra2 as s2
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from origin_handler.formats import ENCODERS  # noqa: E402
+from origin_handler.pipeline.formats import ENCODERS  # noqa: E402
 
 PHOTOS = [
     "jon-tyson-FKkK1hnTe-Q-unsplash.jpg",  # 12 MP street scene
@@ -162,8 +162,8 @@ class Calibrator:
 
 
 def write_scales(table: dict[str, list[tuple[int, int]]]) -> None:
-    """Rewrite WEBP_SCALE and AVIF_SCALE in origin_handler/formats.py."""
-    path = ROOT / "origin_handler" / "formats.py"
+    """Rewrite WEBP_SCALE and AVIF_SCALE in origin_handler/pipeline/formats.py."""
+    path = ROOT / "origin_handler" / "pipeline" / "formats.py"
     text = path.read_text()
     for fmt, name in (("webp", "WEBP_SCALE"), ("avif", "AVIF_SCALE")):
         points = ((1, 1), *table[fmt]) if table[fmt][0][0] > 1 else tuple(table[fmt])
@@ -224,7 +224,7 @@ def main() -> None:
         )
     if args.write:
         write_scales(table)
-        print("\nwrote WEBP_SCALE and AVIF_SCALE to origin_handler/formats.py")
+        print("\nwrote WEBP_SCALE and AVIF_SCALE to origin_handler/pipeline/formats.py")
 
 
 if __name__ == "__main__":

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 POLICY_PATH = Path(__file__).with_name("policy.json")
+# The format token meaning "the original's own family" (JPEG stays JPEG, PNG stays PNG…).
+ORIGINAL_FAMILY = "orig"
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,19 @@ class Policy:
         """Largest height any variant can have."""
         return self.heights[-1]
 
+    def snap_quality(self, value: int) -> int:
+        """Round a 1–100 quality up to the policy step (capped at the maximum)."""
+        step = self.quality_step
+        return min(self.quality_max, max(step, math.ceil(value / step) * step))
+
+    def snap_width(self, value: int) -> int:
+        """Smallest allowed width ≥ value; the largest one when value is above them all."""
+        return _snap_up(value, self.widths)
+
+    def snap_height(self, value: int) -> int:
+        """Smallest allowed height ≥ value; the largest one when value is above them all."""
+        return _snap_up(value, self.heights)
+
     @classmethod
     def from_dict(cls, raw: dict) -> Policy:
         """Build and sanity-check a policy from its JSON form."""
@@ -64,6 +80,13 @@ class Policy:
         if policy.quality_default % policy.quality_step:
             raise ValueError("policy: default quality must be a multiple of the step")
         return policy
+
+
+def _snap_up(value: int, allowed: tuple[int, ...]) -> int:
+    for candidate in allowed:
+        if candidate >= value:
+            return candidate
+    return allowed[-1]
 
 
 @cache

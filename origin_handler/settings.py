@@ -26,7 +26,7 @@ class Limits:
 
 @dataclass(frozen=True)
 class Settings:
-    """Deployment settings; see the README's settings table for each variable."""
+    """Deployment settings; docs/deploy.md, "Settings", describes each variable."""
 
     originals_bucket: str = ""
     derived_bucket: str = ""

@@ -105,7 +105,7 @@ resource "aws_lambda_function" "events" {
   function_name    = "${var.name}-events"
   description      = "Purges, invalidates and pre-generates variants when originals change (image-origin)."
   role             = aws_iam_role.events[0].arn
-  handler          = "origin_handler.events.lambda_handler"
+  handler          = "origin_handler.lifecycle.lambda_function.lambda_handler"
   runtime          = var.lambda_runtime
   architectures    = [var.lambda_architecture]
   filename         = var.lambda_zip_path
@@ -139,5 +139,16 @@ resource "aws_lambda_event_source_mapping" "events" {
 
   scaling_config {
     maximum_concurrency = var.events_maximum_concurrency
+  }
+
+  lifecycle {
+    # Lambda API reference (MaximumBatchingWindowInSeconds): "For streams and Amazon SQS event
+    # sources, when you set BatchSize to a value greater than 10, you must set
+    # MaximumBatchingWindowInSeconds to at least 1." Plan would pass; CreateEventSourceMapping
+    # would fail at apply.
+    precondition {
+      condition     = var.events_batch_size <= 10 || var.events_batching_window_seconds >= 1
+      error_message = "events_batch_size above 10 needs events_batching_window_seconds of at least 1 (an SQS event source limit)."
+    }
   }
 }

@@ -19,7 +19,7 @@ resource "aws_lambda_function" "origin" {
   function_name    = "${var.name}-origin"
   description      = "Resizes and re-encodes images on CloudFront cache misses (image-origin)."
   role             = aws_iam_role.origin.arn
-  handler          = "origin_handler.handler.lambda_handler"
+  handler          = "origin_handler.origin.lambda_function.lambda_handler"
   runtime          = var.lambda_runtime
   architectures    = [var.lambda_architecture]
   filename         = var.lambda_zip_path
@@ -57,9 +57,12 @@ resource "aws_lambda_function_url" "origin" {
 }
 
 # CloudFront signs origin requests (OAC, SigV4) as the cloudfront.amazonaws.com service.
-# Function URLs need two grants: lambda:InvokeFunctionUrl, and (for URLs created since
-# October 2025) lambda:InvokeFunction limited to invocations through the function URL.
-# Both are scoped to this distribution.
+# Function URLs created since October 2025 need two grants: lambda:InvokeFunctionUrl and
+# lambda:InvokeFunction ("Starting in October 2025, new function URLs will require both
+# lambda:InvokeFunctionUrl and lambda:InvokeFunction permissions",
+# https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html; for CloudFront OAC see
+# https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-restricting-access-to-lambda.html).
+# Both are scoped to this distribution by source_arn (the AWS:SourceArn condition).
 resource "aws_lambda_permission" "cloudfront_invoke_url" {
   statement_id           = "AllowCloudFrontInvokeFunctionUrl"
   action                 = "lambda:InvokeFunctionUrl"
@@ -69,11 +72,15 @@ resource "aws_lambda_permission" "cloudfront_invoke_url" {
   function_url_auth_type = "AWS_IAM"
 }
 
+# The second grant. invoked_via_function_url (the lambda:InvokedViaFunctionUrl condition)
+# exists only in 6.x providers (6.28 on); it is left out so that the module works on 5.x
+# as well (versions.tf allows >= 5.100). Without it the statement also allows the Invoke API,
+# but only to cloudfront.amazonaws.com acting for this one distribution, and CloudFront
+# reaches a function only through its origin, the function URL: no access is widened.
 resource "aws_lambda_permission" "cloudfront_invoke_function" {
-  statement_id             = "AllowCloudFrontInvokeFunctionViaUrl"
-  action                   = "lambda:InvokeFunction"
-  function_name            = aws_lambda_function.origin.function_name
-  principal                = "cloudfront.amazonaws.com"
-  source_arn               = aws_cloudfront_distribution.this.arn
-  invoked_via_function_url = true
+  statement_id  = "AllowCloudFrontInvokeFunction"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.origin.function_name
+  principal     = "cloudfront.amazonaws.com"
+  source_arn    = aws_cloudfront_distribution.this.arn
 }

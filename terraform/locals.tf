@@ -6,9 +6,15 @@ locals {
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
 
-  # Originals: the module's own bucket, or an existing one named by the caller.
-  originals_bucket_name = var.create_originals_bucket ? aws_s3_bucket.originals[0].id : var.originals_bucket_name
-  originals_bucket_arn  = "arn:${local.partition}:s3:::${local.originals_bucket_name}"
+  # Originals: the module's own bucket, or an existing one named by the caller. The "" stands
+  # in for a missing name only so that the ARN below and the policies can be evaluated: the
+  # precondition on aws_lambda_function.origin then fails the plan with a message that says
+  # what is missing (a null here would fail first, as a null in a string template).
+  originals_bucket_name = (
+    var.create_originals_bucket ? aws_s3_bucket.originals[0].id
+    : var.originals_bucket_name == null ? "" : var.originals_bucket_name
+  )
+  originals_bucket_arn = "arn:${local.partition}:s3:::${local.originals_bucket_name}"
 
   # Origin ids inside the distribution.
   derived_origin_id  = "derived-s3"

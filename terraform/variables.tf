@@ -125,7 +125,7 @@ variable "lambda_architecture" {
 }
 
 variable "lambda_memory_size" {
-  description = "Memory of the origin function in MB. 1769 MB is where Lambda gives one full vCPU; the pipeline is single-threaded except AVIF encoding (0.54x encode time on two vCPUs), so more memory mostly costs more. See the README, section Memory and timeout."
+  description = "Memory of the origin function in MB. 1769 MB is where Lambda gives one full vCPU; the pipeline is single-threaded except AVIF encoding (which uses a second vCPU when it has one), so more memory mostly costs more. See docs/deploy.md, section Memory and timeout."
   type        = number
   default     = 1769
 
@@ -352,7 +352,7 @@ variable "web_acl_id" {
 ################################################################################
 
 variable "enable_events" {
-  description = "Wire originals bucket events (ObjectCreated/ObjectRemoved) through SQS, with a dead-letter queue, to the events function (origin_handler.events.lambda_handler), which purges stale derived objects, invalidates CloudFront and optionally pre-generates variants. For an existing originals bucket this replaces its whole S3 event notification configuration."
+  description = "Wire originals bucket events (ObjectCreated/ObjectRemoved) through SQS, with a dead-letter queue, to the events function (origin_handler.lifecycle.lambda_function.lambda_handler), which purges stale derived objects, invalidates CloudFront and optionally pre-generates variants. For an existing originals bucket this replaces its whole S3 event notification configuration."
   type        = bool
   default     = true
 }

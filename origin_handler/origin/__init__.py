@@ -1,0 +1,1 @@
+"""The origin Lambda (function URL): URL parsing, storage, the request path, responses."""

@@ -1,0 +1,182 @@
+"""The request path: parse → derived? → fetch → transform → store → respond."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .. import logs
+from ..errors import MethodNotAllowed, OriginError, StorageError, as_origin_error
+from ..pipeline.options import RenderOptions
+from ..pipeline.transform import render
+from ..policy import Policy
+from ..settings import Settings
+from ..variants import Variant
+from . import responses
+from .event import HttpRequest
+from .request import parse
+from .storage import ImageStore, StoredObject
+
+SOURCE_LAST_MODIFIED = "source-last-modified"
+
+
+@dataclass(frozen=True)
+class Rendition:
+    """One variant rendered from an original: the object, whether it was stored, log fields."""
+
+    obj: StoredObject
+    stored: bool
+    store_error: str | None = None
+    log: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def render_options(variant: Variant) -> RenderOptions:
+    """What the pipeline needs of a variant: its box, fit, quality and format."""
+    return RenderOptions(
+        variant.width, variant.height, variant.fit, variant.quality, variant.format
+    )
+
+
+@dataclass
+class Origin:
+    """The request path with its settings, store and policy injected."""
+
+    settings: Settings
+    store: ImageStore
+    policy: Policy
+
+    def handle(self, event: dict[str, Any]) -> responses.Response:
+        """Answer one function-URL (payload 2.0) event; never raises."""
+        started = time.perf_counter()
+        request = HttpRequest.from_event(event)
+        fields: dict[str, Any] = {"path": request.raw_path}
+        try:
+            if request.method not in ("GET", "HEAD"):
+                raise MethodNotAllowed("only GET and HEAD are served")
+            variant = parse(request.raw_path, request.raw_query, request.accept, self.policy)
+            fields.update(key=variant.key, ops=variant.ops)
+            response = self.serve(variant, request.head, fields)
+        except Exception as exc:  # every failure becomes a status, never a traceback
+            err = as_origin_error(exc)
+            fields.update(source="error", error=err.message, error_code=err.code)
+            if not isinstance(exc, OriginError):
+                logs.logger.exception("unexpected error")
+            response = responses.error(err, self.settings.not_found_max_age, request.head)
+        fields["status"] = response["statusCode"]
+        fields["ms"] = round((time.perf_counter() - started) * 1000, 1)
+        level = logging.INFO if fields["status"] < 500 else logging.ERROR
+        logs.line(level, **logs.with_metrics(fields, self.settings.metrics_namespace))
+        return response
+
+    def serve(self, variant: Variant, head: bool, fields: dict[str, Any]) -> responses.Response:
+        """The variant's answer: from the derived store, or rendered and stored now."""
+        mark = time.perf_counter()
+        try:
+            cached = self.store.get_derived(variant.derived_key)
+        except OriginError as exc:  # a broken derived store must not stop rendering
+            cached, fields["derived_error"] = None, exc.message
+        if cached is not None:
+            timings = {"derived": (time.perf_counter() - mark) * 1000}
+            fields.update(source="derived", bytes_out=len(cached.body))
+            return self._answer(variant, cached, timings, head, fields)
+        original = self.store.get_original(variant.key, self.settings.limits.max_source_bytes)
+        fetched = (time.perf_counter() - mark) * 1000
+        rendition = self.render_and_store(variant, original)
+        fields.update(rendition.log)
+        if rendition.store_error:
+            fields["store_error"] = rendition.store_error
+        if not rendition.stored and not self._fits(rendition.obj):
+            # The redirect would point at nothing: the variant exists only in this answer.
+            raise StorageError("variant too large to return and could not be stored")
+        timings = {"fetch": fetched, **rendition.timings}
+        return self._answer(variant, rendition.obj, timings, head, fields)
+
+    def render_and_store(self, variant: Variant, original: StoredObject) -> Rendition:
+        """Render one variant from the original's bytes and store it.
+
+        The one path that writes derived objects (``serve`` on a miss, and ``warm``, which
+        fetches an original once and renders each missing variant from it). Raises the
+        pipeline's errors (4xx for a bad original); a failed write is not raised but
+        returned (``stored`` False, ``store_error``), since the variant can still be answered.
+        """
+        rendered = render(
+            original.body,
+            render_options(variant),
+            limits=self.settings.limits,
+            background=self.settings.jpeg_background,
+            policy=self.policy,
+        )
+        timings = dict(rendered.timings)
+        last_modified = original.last_modified
+        derived = StoredObject(
+            rendered.body,
+            rendered.content_type,
+            f'"{hashlib.md5(rendered.body).hexdigest()}"',
+            last_modified,
+            {SOURCE_LAST_MODIFIED: last_modified.isoformat() if last_modified else ""},
+        )
+        log = {
+            "source": "rendered",
+            "bytes_in": len(original.body),
+            "bytes_out": len(rendered.body),
+            "format": rendered.format,
+            "size": f"{rendered.width}x{rendered.height}",
+            "passthrough": rendered.passthrough,
+        }
+        mark = time.perf_counter()
+        error = None
+        try:
+            self.store.put_derived(variant.derived_key, derived, self.cache_control)
+        except OriginError as exc:
+            error = exc.message
+        timings["store"] = (time.perf_counter() - mark) * 1000
+        return Rendition(derived, error is None, error, log, timings)
+
+    @property
+    def cache_control(self) -> str:
+        """Cache-Control for images, as stored on derived objects and sent by the origin."""
+        return responses.cache_control_image(
+            self.settings.browser_max_age, self.settings.cdn_max_age
+        )
+
+    def _fits(self, obj: StoredObject) -> bool:
+        return responses.fits_function_url(len(obj.body), self.settings.max_response_bytes)
+
+    def _answer(
+        self,
+        variant: Variant,
+        obj: StoredObject,
+        timings: dict[str, float],
+        head: bool,
+        fields: dict[str, Any],
+    ) -> responses.Response:
+        """The image, or a redirect to it when it is too big for a function-URL answer."""
+        if not self._fits(obj):
+            fields["redirect"] = True
+            return responses.redirect(variant.canonical_uri)
+        return responses.image(
+            obj.body,
+            content_type=obj.content_type,
+            etag=obj.etag,
+            last_modified=source_last_modified(obj),
+            cache_control=self.cache_control,
+            vary_accept=variant.negotiated,
+            server_timing=timings,
+            head=head,
+        )
+
+
+def source_last_modified(obj: StoredObject) -> datetime | None:
+    """The original's Last-Modified recorded on a variant, else the object's own."""
+    raw = obj.metadata.get(SOURCE_LAST_MODIFIED)
+    if raw:
+        try:
+            return datetime.fromisoformat(raw)
+        except ValueError:
+            pass
+    return obj.last_modified

@@ -1,0 +1,278 @@
+"""The function-URL handler against S3: moto in-process and moto_server over real HTTP."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from origin_handler.origin.handler import Origin
+from origin_handler.origin.storage import S3Store, build_store
+from origin_handler.policy import load_policy
+from origin_handler.settings import Settings
+from tests.conftest import FIXTURES, SAMPLES, decode, free_port
+
+ORIGINALS, DERIVED = "originals", "derived"
+KEY = "portrait-orientation-6.jpg"
+
+
+def event(raw_path: str, accept: str | None = None, method: str = "GET") -> dict:
+    """The real function-URL fixture with another path, Accept and method."""
+    e = json.loads((FIXTURES / "function_url_event.json").read_text())
+    e["rawPath"] = e["requestContext"]["http"]["path"] = raw_path
+    e["requestContext"]["http"]["method"] = method
+    if accept is None:
+        e["headers"].pop("accept", None)
+    else:
+        e["headers"]["accept"] = accept
+    return e
+
+
+def body(response: dict) -> bytes:
+    assert response["isBase64Encoded"] is True
+    return base64.b64decode(response["body"])
+
+
+def seed(client, *keys: str) -> None:
+    client.create_bucket(
+        Bucket=ORIGINALS, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+    )
+    client.create_bucket(
+        Bucket=DERIVED, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+    )
+    for key in keys:
+        client.put_object(Bucket=ORIGINALS, Key=key, Body=(SAMPLES / KEY).read_bytes())
+
+
+@pytest.fixture
+def in_process(aws_env) -> Iterator[Origin]:
+    with mock_aws():
+        client = boto3.client("s3", region_name="eu-west-1")
+        seed(client, KEY, "dir/my cat+1.jpg")
+        settings = Settings(originals_bucket=ORIGINALS, derived_bucket=DERIVED)
+        yield Origin(settings, S3Store(ORIGINALS, DERIVED, client), load_policy())
+
+
+@pytest.fixture
+def over_http(aws_env, moto_server) -> Iterator[Origin]:
+    client = boto3.client("s3", endpoint_url=moto_server, region_name="eu-west-1")
+    for bucket in (ORIGINALS, DERIVED):  # fresh buckets per test on the shared server
+        try:
+            keys = [o["Key"] for o in client.list_objects_v2(Bucket=bucket).get("Contents", [])]
+            for k in keys:
+                client.delete_object(Bucket=bucket, Key=k)
+            client.delete_bucket(Bucket=bucket)
+        except client.exceptions.NoSuchBucket:
+            pass
+    seed(client, KEY)
+    settings = Settings.from_env(
+        {
+            "ORIGINALS_BUCKET": ORIGINALS,
+            "DERIVED_BUCKET": DERIVED,
+            "S3_ENDPOINT_URL": moto_server,
+        }
+    )
+    yield Origin(settings, build_store(settings), load_policy())
+
+
+@pytest.fixture(params=["in_process", "over_http"])
+def origin(request) -> Origin:
+    return request.getfixturevalue(request.param)
+
+
+def test_real_event_renders_stores_and_answers(origin: Origin, caplog):
+    caplog.set_level(logging.INFO, logger="image_origin")
+    raw = json.loads((FIXTURES / "function_url_event.json").read_text())
+    first = origin.handle(raw)
+    assert first["statusCode"] == 200
+    headers = first["headers"]
+    assert headers["Content-Type"] == "image/webp"
+    assert headers["Vary"] == "Accept"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Cache-Control"] == "public, max-age=86400, s-maxage=31536000"
+    assert headers["ETag"].startswith('"') and headers["Last-Modified"].endswith("GMT")
+    assert all(f"{m};dur=" in headers["Server-Timing"] for m in ("fetch", "decode", "encode"))
+    image = decode(body(first))
+    assert (image.format, image.size) == ("WEBP", (640, 960))
+    assert int(headers["Content-Length"]) == len(body(first))
+
+    stored = origin.store.get_derived("portrait-orientation-6.jpg/w=640,q=75,f=auto-webp")
+    assert stored is not None and stored.content_type == "image/webp"
+    assert stored.body == body(first)
+
+    second = origin.handle(raw)
+    assert body(second) == body(first) and second["headers"]["ETag"] == headers["ETag"]
+    lines = [json.loads(r.message) for r in caplog.records if r.message.startswith("{")]
+    assert [line["source"] for line in lines] == ["rendered", "derived"]
+    assert lines[0]["status"] == 200 and lines[0]["bytes_out"] == len(body(first))
+
+
+def test_variants_store_only_the_source_timestamp(in_process: Origin):
+    first = in_process.handle(event(f"/{KEY}/w=256,q=75,f=webp"))
+    assert first["statusCode"] == 200
+    stored = in_process.store.get_derived(f"{KEY}/w=256,q=75,f=webp")
+    assert stored is not None and set(stored.metadata) == {"source-last-modified"}
+    second = in_process.handle(event(f"/{KEY}/w=256,q=75,f=webp"))  # from the derived store
+    assert second["headers"]["Last-Modified"] == first["headers"]["Last-Modified"]
+
+
+def test_explicit_format_has_no_vary(origin: Origin):
+    response = origin.handle(event(f"/{KEY}/w=256,q=50,f=jpeg"))
+    assert response["statusCode"] == 200 and "Vary" not in response["headers"]
+    assert decode(body(response)).size == (256, 384)
+
+
+def test_public_form_and_encoded_keys(in_process: Origin):
+    e = event("/dir/my%20cat%2B1.jpg")
+    e["rawQueryString"] = "w=100&format=png"
+    response = in_process.handle(e)
+    assert response["statusCode"] == 200
+    assert decode(body(response)).size == (128, 192)
+
+
+def test_missing_original_is_a_cacheable_404(origin: Origin, caplog):
+    caplog.set_level(logging.INFO, logger="image_origin")
+    response = origin.handle(event("/nope.jpg/w=640,q=75,f=webp"))
+    assert response["statusCode"] == 404
+    assert response["headers"]["Cache-Control"] == "public, max-age=60"
+    assert response["body"] == "404 no such original\n"
+    assert json.loads(caplog.records[-1].message)["status"] == 404
+
+
+def test_bad_parameters_are_400_without_traceback(in_process: Origin):
+    response = in_process.handle(event(f"/{KEY}/w=600,q=75,f=webp"))
+    assert response["statusCode"] == 400
+    assert response["body"] == "400 not a canonical variant\n"
+    assert "Traceback" not in response["body"]
+
+
+def test_post_is_405(in_process: Origin):
+    response = in_process.handle(event(f"/{KEY}/w=640,q=75,f=webp", method="POST"))
+    assert response["statusCode"] == 405
+
+
+def test_head_has_headers_and_no_body(in_process: Origin):
+    response = in_process.handle(event(f"/{KEY}/w=640,q=75,f=webp", method="HEAD"))
+    assert response["statusCode"] == 200 and response["body"] == ""
+    assert int(response["headers"]["Content-Length"]) > 1000
+
+
+def test_failed_derived_write_still_returns_the_image(in_process: Origin, caplog):
+    caplog.set_level(logging.INFO, logger="image_origin")
+    in_process.store.derived_bucket = "no-such-bucket"
+    response = in_process.handle(event(f"/{KEY}/w=640,q=75,f=webp"))
+    assert response["statusCode"] == 200
+    assert decode(body(response)).size == (640, 960)
+    assert json.loads(caplog.records[-1].message)["store_error"] == "storage bucket is missing"
+
+
+def test_too_big_for_function_url_is_stored_and_redirected(origin: Origin):
+    origin.settings = replace(origin.settings, max_response_bytes=20_000)
+    response = origin.handle(event(f"/{KEY}/w=1080,q=90,f=png"))
+    assert response["statusCode"] == 302
+    assert response["headers"]["Location"] == f"/{KEY}/w=1080,q=90,f=png"
+    assert response["headers"]["Cache-Control"] == "no-store"
+    assert origin.store.get_derived(f"{KEY}/w=1080,q=90,f=png") is not None
+    again = origin.handle(event(f"/{KEY}/w=1080,q=90,f=png"))
+    assert again["statusCode"] == 302  # stored, still too big to answer: CloudFront serves it
+
+
+def test_unreachable_storage_is_503_no_store(aws_env):
+    settings = Settings.from_env(
+        {
+            "ORIGINALS_BUCKET": ORIGINALS,
+            "DERIVED_BUCKET": DERIVED,
+            "S3_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}",
+        }
+    )
+    origin = Origin(settings, build_store(settings), load_policy())
+    response = origin.handle(event(f"/{KEY}/w=640,q=75,f=webp"))
+    assert response["statusCode"] == 503
+    assert response["headers"]["Cache-Control"] == "no-store"
+    assert response["body"] == "503 storage is unreachable, try again\n"
+
+
+def test_corrupt_original_is_422(in_process: Origin):
+    data = (SAMPLES / KEY).read_bytes()
+    in_process.store.client.put_object(Bucket=ORIGINALS, Key="bad.jpg", Body=data[:5000])
+    response = in_process.handle(event("/bad.jpg/w=640,q=75,f=webp"))
+    assert response["statusCode"] == 422
+    assert response["body"] == "422 cannot decode jpeg image\n"
+
+
+def test_original_over_byte_limit_is_413_before_download(in_process: Origin):
+    from origin_handler.settings import Limits
+
+    client = in_process.store.client
+    real_get = client.get_object
+    reads = []
+
+    def get_object(**kw):
+        resp = real_get(**kw)
+        body = resp["Body"]
+        resp["Body"] = type("Body", (), {"read": lambda *a: reads.append(a), "close": body.close})()
+        return resp
+
+    client.get_object = get_object
+    in_process.settings = replace(in_process.settings, limits=Limits(max_source_bytes=1000))
+    response = in_process.handle(event(f"/{KEY}/w=640,q=75,f=webp"))
+    assert response["statusCode"] == 413
+    assert response["body"] == "413 original is over 1000 bytes\n"
+    assert reads == []  # refused from Content-Length, the body was never read
+
+
+def test_peek_reads_only_the_first_bytes(in_process: Origin):
+    head = in_process.store.peek_original(KEY, 16)
+    assert head == (SAMPLES / KEY).read_bytes()[:16]
+
+
+def test_lambda_handler_with_local_directories(monkeypatch, tmp_path: Path):
+    import origin_handler.origin.lambda_function as module
+
+    monkeypatch.setenv("ORIGINALS_DIR", str(SAMPLES))
+    monkeypatch.setenv("DERIVED_DIR", str(tmp_path))
+    monkeypatch.setattr(module, "_origin", None)
+    raw = json.loads((FIXTURES / "function_url_event.json").read_text())
+    response = module.lambda_handler(raw, None)
+    assert response["statusCode"] == 200
+    assert decode(body(response)).size == (640, 960)
+    assert (tmp_path / KEY / "w=640,q=75,f=auto-webp").is_file()
+
+
+def test_log_line_carries_embedded_metrics_and_error_codes(in_process: Origin, caplog):
+    caplog.set_level(logging.INFO, logger="image_origin")
+    in_process.settings = replace(in_process.settings, metrics_namespace="ImageOrigin")
+    in_process.handle(event(f"/{KEY}/w=64,q=75,f=webp"))
+    in_process.handle(event("/missing.jpg/w=64,q=75,f=webp"))
+    ok, missing = (json.loads(r.message) for r in caplog.records[-2:])
+    assert ok["source"] == "rendered" and ok["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+    assert missing["source"] == "error" and missing["error_code"] == "not_found"
+    assert missing["status"] == 404
+
+
+def test_cold_start_logs_the_codecs_this_build_has(monkeypatch, tmp_path: Path, caplog):
+    import origin_handler.origin.lambda_function as module
+
+    caplog.set_level(logging.INFO, logger="image_origin")
+    monkeypatch.setattr(module.logs, "setup", lambda: None)  # keep caplog's propagation
+    monkeypatch.setenv("ORIGINALS_DIR", str(SAMPLES))
+    monkeypatch.setenv("DERIVED_DIR", str(tmp_path))
+    monkeypatch.setattr(module, "_origin", None)
+    module.get_origin()
+    line = json.loads(caplog.records[0].message)
+    assert line["event"] == "cold_start"
+    assert line["codecs"] == {
+        "jpg": True,
+        "zlib": True,
+        "webp": True,
+        "avif": True,
+        "littlecms2": True,
+    }
+    assert line["resizer"] == module.resample.engine()

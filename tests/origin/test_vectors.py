@@ -1,0 +1,71 @@
+"""The shared parity vectors through the Python normalizer (the edge runs the same file)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import pytest
+
+from origin_handler.errors import BadRequest
+from origin_handler.origin.request import parse
+from origin_handler.policy import ORIGINAL_FAMILY, load_policy
+from origin_handler.variants import AUTO_PREFIX
+from tests.conftest import FIXTURES
+
+VECTORS_PATH = FIXTURES / "vectors.json"
+VECTORS = json.loads(VECTORS_PATH.read_text(encoding="utf-8"))["vectors"]
+
+
+def outcome(path: str, query: str | None, accept: str | None) -> dict:
+    """What the normalizer answers, in the vectors' ``expect`` shape."""
+    try:
+        return {"uri": parse(path, query, accept).canonical_uri}
+    except BadRequest as exc:
+        return {"status": exc.status, "message": exc.message}
+
+
+def test_vector_file_is_big_and_names_are_unique() -> None:
+    assert len(VECTORS) >= 80
+    assert len({v["name"] for v in VECTORS}) == len(VECTORS)
+    for v in VECTORS:
+        assert set(v) == {"name", "path", "query", "accept", "expect"}, v["name"]
+        assert set(v["expect"]) in ({"uri"}, {"status", "message"}), v["name"]
+
+
+@pytest.mark.parametrize("vector", VECTORS, ids=[v["name"] for v in VECTORS])
+def test_vector(vector: dict) -> None:
+    assert outcome(vector["path"], vector["query"], vector["accept"]) == vector["expect"]
+
+
+@pytest.mark.parametrize(
+    "vector",
+    [v for v in VECTORS if "uri" in v["expect"]],
+    ids=[v["name"] for v in VECTORS if "uri" in v["expect"]],
+)
+def test_canonical_output_is_a_fixed_point(vector: dict) -> None:
+    uri = vector["expect"]["uri"]
+    assert outcome(uri, "w=1&w=2", "image/avif") == {"uri": uri}
+
+
+def test_variant_space_per_original_is_the_documented_size() -> None:
+    """The README quotes these counts; every counted ops segment must parse as canonical."""
+    policy = load_policy()
+    sizes = (
+        [(None, None, None)]
+        + [(w, None, None) for w in policy.widths]
+        + [(None, h, None) for h in policy.heights]
+        + [(w, h, fit) for w in policy.widths for h in policy.heights for fit in policy.fits]
+    )
+    qualities = range(policy.quality_step, policy.quality_max + 1, policy.quality_step)
+    formats = [*policy.formats] + [AUTO_PREFIX + f for f in (*policy.negotiated, ORIGINAL_FAMILY)]
+    count = 0
+    for (w, h, fit), q, f in itertools.product(sizes, qualities, formats):
+        parts = [f"w={w}" if w else "", f"h={h}" if h else "", f"fit={fit}" if fit else ""]
+        ops = ",".join([p for p in parts if p] + [f"q={q}", f"f={f}"])
+        assert parse(f"/k.jpg/{ops}").ops == ops
+        count += 1
+    assert len(sizes) == 801
+    assert len(qualities) == 20
+    assert len(formats) == 7
+    assert count == 112_140
