@@ -54,7 +54,7 @@ resource "aws_cloudfront_cache_policy" "uri_only" {
 resource "aws_cloudfront_response_headers_policy" "this" {
   #checkov:skip=CKV_AWS_259:HSTS is sent for a year with includeSubDomains but without preload: preload is for apex domains and would commit the alias owner's whole domain.
   name    = "${var.name}-headers"
-  comment = "image-origin: nosniff, HSTS, S3 headers removed, CORS for GET when origins are allowed."
+  comment = "image-origin: nosniff, HSTS, S3 headers removed, CORS for the allowed origins."
 
   security_headers_config {
     content_type_options {
@@ -104,7 +104,7 @@ resource "aws_cloudfront_response_headers_policy" "this" {
         items = ["*"]
       }
       access_control_allow_methods {
-        items = ["GET", "HEAD"]
+        items = ["GET", "HEAD", "OPTIONS"]
       }
       access_control_allow_origins {
         items = var.cors_allowed_origins
@@ -208,10 +208,13 @@ resource "aws_cloudfront_distribution" "this" {
   }
 
   default_cache_behavior {
-    target_origin_id           = local.origin_group_id
-    viewer_protocol_policy     = "redirect-to-https"
-    allowed_methods            = ["GET", "HEAD"]
-    cached_methods             = ["GET", "HEAD"]
+    target_origin_id       = local.origin_group_id
+    viewer_protocol_policy = "redirect-to-https"
+    # OPTIONS so that a preflighted fetch() gets its CORS answer, not a 403. Cached: the
+    # function answers every OPTIONS with the same 204, and the CORS headers are added per
+    # viewer by the response headers policy, not stored with it.
+    allowed_methods            = ["GET", "HEAD", "OPTIONS"]
+    cached_methods             = ["GET", "HEAD", "OPTIONS"]
     compress                   = false
     cache_policy_id            = aws_cloudfront_cache_policy.uri_only.id
     response_headers_policy_id = aws_cloudfront_response_headers_policy.this.id

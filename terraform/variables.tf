@@ -309,9 +309,9 @@ variable "acm_certificate_arn" {
 }
 
 variable "cors_allowed_origins" {
-  description = "Origins allowed to read images with CORS (GET/HEAD), for example [\"https://www.example.com\"]; empty sends no CORS headers. Needed for <img crossorigin>, canvas and fetch()."
+  description = "Origins allowed to read images with CORS (GET, HEAD and the OPTIONS preflight): [\"*\"] (the default: the images are public and no credentials are allowed) or a list such as [\"https://www.example.com\"]; empty sends no CORS headers. Needed for <img crossorigin>, canvas, WebGL and fetch()."
   type        = list(string)
-  default     = []
+  default     = ["*"]
 
   validation {
     condition     = alltrue([for o in var.cors_allowed_origins : o == "*" || can(regex("^https?://[^/]+$", o))])

@@ -87,7 +87,9 @@ def test_arm64_zip_holds_aarch64_pillow_with_avif(arm64_zip: Path):
                 *package.glob("lifecycle/*.py"),
             ]
         }
-        shipped = {n for n in names if n.startswith("origin_handler/")}
+        shipped = {
+            n for n in names if n.startswith("origin_handler/") and "/__pycache__/" not in n
+        }
         assert shipped == expected
         assert "origin_handler/origin/lambda_function.py" in shipped
         assert "origin_handler/lifecycle/lambda_function.py" in shipped
@@ -101,7 +103,11 @@ def test_arm64_zip_holds_aarch64_pillow_with_avif(arm64_zip: Path):
         assert "zlib_ng/__init__.py" in names
         assert not [n for n in names if n.startswith("cykooz_resizer/")], "no Linux aarch64 wheel"
         assert not [n for n in names if n.startswith(RUNTIME_PROVIDED_TOP)], "boto3 & co bundled"
-        assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+        compiled = [n for n in names if n.endswith(".pyc")]
+        if packaging.bytecode_interpreter("3.13", host=False) is None:  # no python3.13 here
+            assert not compiled
+        else:
+            assert "origin_handler/origin/__pycache__/handler.cpython-313.pyc" in compiled
         for info in archive.infolist():
             assert info.date_time == (1980, 1, 1, 0, 0, 0), info.filename
 
@@ -149,6 +155,7 @@ def test_cli_defaults_and_bad_arch():
         False,
     )
     assert args.output == Path("build/lambda.zip")
+    assert args.bytecode
     with pytest.raises(packaging.PackagingError):
         packaging.build_zip(Path("unused.zip"), arch="sparc")
 
@@ -175,12 +182,87 @@ with open(sys.argv[3], "w") as f:  # stdout carries the handler's log lines
 """
 
 
-def test_host_zip_imports_and_transforms_in_a_clean_interpreter(tmp_path: Path):
+@pytest.fixture(scope="module")
+def host_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # The runtime provides boto3; a clean interpreter does not, so bundle it here.
-    built = packaging.build_zip(tmp_path / "host.zip", include_boto3=True, host=True)
-    unpacked = tmp_path / "task"  # Lambda unpacks the zip into /var/task the same way
+    out = tmp_path_factory.mktemp("host") / "host.zip"
+    return packaging.build_zip(out, include_boto3=True, host=True)
+
+
+def _unpack(built: Path, task: Path) -> Path:
+    """Unpack as Lambda does into /var/task (read-only there: the children run with -B)."""
     with zipfile.ZipFile(built) as archive:
-        archive.extractall(unpacked)
+        archive.extractall(task)
+    return task
+
+
+def test_host_zip_ships_unchecked_bytecode_for_every_module(host_zip: Path):
+    tag = sys.implementation.cache_tag
+    with zipfile.ZipFile(host_zip) as archive:
+        names = set(archive.namelist())
+        sources = [n for n in names if n.endswith(".py")]
+        assert len(sources) > 100
+        for source in sources:
+            folder, _, name = source.rpartition("/")
+            pyc = f"{folder}/__pycache__/{name[:-3]}.{tag}.pyc".lstrip("/")
+            assert pyc in names, source
+            flags = struct.unpack_from("<I", archive.read(pyc), 4)[0]
+            assert flags == 0b01, f"{pyc}: flags {flags:#b}, want hash-based and unchecked"
+
+
+def test_read_only_task_root_imports_the_shipped_bytecode(host_zip: Path, tmp_path: Path):
+    task = _unpack(host_zip, tmp_path / "task")
+    imports = (
+        "import origin_handler.origin.lambda_function, origin_handler.lifecycle.lambda_function"
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-I",
+            "-S",
+            "-B",
+            "-v",
+            "-c",
+            f"import sys; sys.path.insert(0, {str(task)!r}); {imports}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    loaded = [line for line in result.stderr.splitlines() if line.startswith("# code object from")]
+    from_task = [line for line in loaded if str(task) in line]
+    assert any("origin/__pycache__/handler." in line for line in from_task), loaded[-20:]
+    assert any("PIL/__pycache__/Image." in line for line in from_task), loaded[-20:]
+    compiled_at_import = [line for line in from_task if line.rstrip("'").endswith(".py")]
+    assert not compiled_at_import, compiled_at_import[:5]
+    # The tracebacks name Lambda's task root, not the build machine's scratch folder.
+    code = (task / "origin_handler" / "origin" / "__pycache__").glob("handler.*.pyc")
+    assert packaging.TASK_ROOT.encode() in next(code).read_bytes()
+
+
+def test_sources_only_when_asked(tmp_path: Path, capsys: pytest.CaptureFixture):
+    parser = argparse.ArgumentParser()
+    packaging.add_package_arguments(parser)
+    output = tmp_path / "plain.zip"
+    args = parser.parse_args(["--host", "--no-bytecode", "-o", str(output)])
+    assert packaging.run_package(args) == 0
+    assert "without bytecode" in capsys.readouterr().out
+    with zipfile.ZipFile(output) as archive:
+        assert not [n for n in archive.namelist() if n.endswith(".pyc")]
+
+
+def test_no_interpreter_for_the_target_means_no_bytecode(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("PATH", "")
+    monkeypatch.setenv("PYENV_ROOT", "/nonexistent")
+    assert packaging.bytecode_interpreter("3.13", host=False) is None
+    here = f"{sys.version_info.major}.{sys.version_info.minor}"
+    assert packaging.bytecode_interpreter(here, host=False) == sys.executable
+
+
+def test_host_zip_imports_and_transforms_in_a_clean_interpreter(host_zip: Path, tmp_path: Path):
+    unpacked = _unpack(host_zip, tmp_path / "task")
     derived = tmp_path / "derived"
     answer = tmp_path / "response.json"
     env = {
@@ -190,7 +272,7 @@ def test_host_zip_imports_and_transforms_in_a_clean_interpreter(tmp_path: Path):
         "HOME": str(tmp_path),
     }
     result = subprocess.run(
-        [sys.executable, "-I", "-S", "-c", CHILD, str(unpacked), str(EVENT), str(answer)],
+        [sys.executable, "-I", "-S", "-B", "-c", CHILD, str(unpacked), str(EVENT), str(answer)],
         capture_output=True,
         text=True,
         env=env,
