@@ -147,7 +147,7 @@ variable "lambda_timeout" {
 }
 
 variable "reserved_concurrency" {
-  description = "Reserved concurrent executions for the origin function (caps cost under a flood of distinct cache misses); null leaves it unreserved."
+  description = "Reserved concurrent executions for the origin function: the hard ceiling on origin spend (each busy slot costs at most ~$0.55 an hour, docs/cost.md); null leaves it unreserved."
   type        = number
   default     = null
 

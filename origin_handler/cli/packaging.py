@@ -42,7 +42,7 @@ CLI_ONLY = ("tqdm", "packaging")
 PROJECT_NAME = "image-origin"
 ARCHES = {"arm64": "aarch64", "x86_64": "x86_64"}
 # x86_64 by default: only there does the SIMD resizer have Linux wheels
-# (docs/deploy.md, "What it costs").
+# (docs/cost.md, "x86_64 or arm64").
 DEFAULT_ARCH = "x86_64"
 # Every Lambda Python runtime ships these; bundling them only grows the zip.
 RUNTIME_PROVIDED = (

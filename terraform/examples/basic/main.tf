@@ -8,11 +8,30 @@ provider "aws" {
   region = var.region
 }
 
+# Web ACLs for CloudFront are created in us-east-1, whatever var.region is.
+provider "aws" {
+  alias  = "us_east_1"
+  region = "us-east-1"
+}
+
+module "rate_limit" {
+  source = "../../modules/rate-limit"
+  count  = var.rate_limit_per_5_minutes == null ? 0 : 1
+  providers = {
+    aws = aws.us_east_1
+  }
+
+  name                = "${var.name}-rate-limit"
+  requests_per_window = var.rate_limit_per_5_minutes
+  window_seconds      = 300
+}
+
 module "image_origin" {
   source = "../.."
 
   name            = var.name
   lambda_zip_path = var.lambda_zip_path
+  web_acl_id      = one(module.rate_limit[*].web_acl_arn)
 
   tags = {
     Project = "image-origin"

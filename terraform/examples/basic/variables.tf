@@ -20,3 +20,9 @@ variable "lambda_zip_path" {
   type        = string
   default     = "../../../build/lambda.zip"
 }
+
+variable "rate_limit_per_5_minutes" {
+  description = "Requests one client IP may make per 5 minutes before AWS WAF answers 429 (terraform/modules/rate-limit); null (the default) attaches no web ACL. A web ACL costs $5 a month, $1 per rule and $0.60 per million requests."
+  type        = number
+  default     = null
+}
