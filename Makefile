@@ -12,7 +12,7 @@ CSTAMP  := $(CVENV)/.installed-$(HASH)
 PORT    ?= 8080
 ARCH    ?= x86_64
 
-.PHONY: demo test test-py test-js lint bench package system-deps clean
+.PHONY: demo test test-py test-js test-site lint bench package system-deps clean edge
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -33,8 +33,8 @@ $(CSTAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/image-origin serve --originals examples/images --port $(PORT)
 
-## test: set up and run every suite (lint, pytest, node, njs)
-test: $(TSTAMP) $(CSTAMP) system-deps lint test-py test-js
+## test: set up and run every suite (lint, pytest, node, njs, the site package)
+test: $(TSTAMP) $(CSTAMP) system-deps lint test-py test-js test-site
 
 system-deps:
 	bash scripts/system-deps.sh
@@ -48,8 +48,25 @@ lint: $(TSTAMP)
 test-py: $(TSTAMP) $(CSTAMP)
 	CHECKOV=$(CVENV)/bin/checkov $(VENV)/bin/pytest -q
 
-test-js:
+# The edge function's build tool (terser), pinned by cloudfront/package-lock.json; npm ci
+# leaves node_modules/.package-lock.json behind, which serves as the stamp.
+EDGE_NPM := cloudfront/node_modules/.package-lock.json
+
+$(EDGE_NPM): cloudfront/package-lock.json
+	npm ci --prefix cloudfront --no-audit --no-fund --loglevel=error
+
+## edge: rebuild cloudfront/viewer-request.min.js (what Terraform uploads; commit it)
+edge: $(EDGE_NPM)
+	node cloudfront/build.mjs
+
+test-js: $(EDGE_NPM)
 	node --test cloudfront/test/
+
+## test-site: the npm package in site/: unit tests, then its packed tarball in real strict tsc,
+## Next.js and Vite builds loaded in Chromium (site/test/consumers.test.mjs does its one npm ci
+## of site/test/fixture/package-lock.json, --prefer-offline, in a temporary directory)
+test-site: $(STAMP) $(EDGE_NPM)
+	node --test site/test/
 
 ## bench: speed, size and memory figures (printed, never asserted)
 bench: $(TSTAMP)
@@ -62,4 +79,4 @@ package: $(STAMP)
 	$(VENV)/bin/image-origin package --arch $(ARCH) --python 3.13 -o build/lambda.zip
 
 clean:
-	rm -rf $(VENV) $(CVENV) build .pytest_cache .ruff_cache .local-derived
+	rm -rf $(VENV) $(CVENV) build .pytest_cache .ruff_cache .local-derived cloudfront/node_modules

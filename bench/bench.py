@@ -508,14 +508,63 @@ def bytecode_cold_imports(runs: int = 7) -> list[str]:
     return lines
 
 
+# Issue 14: the info document of an original (pipeline/info.py) costs at most this, 12 MP JPEG.
+INFO_GOAL_MS = 30
+# Ten camera photos beside the repository (never copied into it); BENCH_PHOTOS overrides.
+SHARED_PHOTOS = Path(os.environ.get("BENCH_PHOTOS", ROOT.parent / "shared" / "photos"))
+
+
+def info_times(runs: int) -> list[str]:
+    """Per-image cost of describe() (the info document), best of `runs`, against the goal."""
+    from PIL import Image
+
+    from origin_handler.pipeline.info import describe
+
+    sources = [p for d in (SHARED_PHOTOS, IMAGES) if d.is_dir() for p in sorted(d.iterdir())]
+    sources = [p for p in sources if p.suffix.lower() in (".jpg", ".jpeg", ".png", ".webp")]
+    lines = [f"image info (header + one reduced decode), best of {runs}, ≤ {INFO_GOAL_MS} ms:"]
+    twelve = []
+    for path in sources:
+        data = path.read_bytes()
+        describe(data)  # warm-up: codecs, ICC transform cache
+        best = float("inf")
+        for _ in range(runs):
+            started = time.perf_counter()
+            info = describe(data)
+            best = min(best, (time.perf_counter() - started) * 1000)
+        with Image.open(path) as im:
+            progressive = " progressive" if im.info.get("progressive") else ""
+        mp = info.width * info.height / 1e6
+        if info.format == "jpeg" and mp <= 12.6:
+            twelve.append(best)
+        verdict = "PASS" if best <= INFO_GOAL_MS else "FAIL"
+        lines.append(
+            f"  {path.parent.name}/{path.name[:40]:40} {info.format}{progressive:12} {mp:5.1f} MP"
+            f" {best:6.1f} ms  {verdict}  (blur {len(info.blur_data_url)} chars)"
+        )
+    if twelve:
+        worst = max(twelve)
+        verdict = "PASS" if worst <= INFO_GOAL_MS else "FAIL"
+        lines.append(
+            f"  ≤ 12.6 MP JPEGs: worst {worst:.1f} ms → {verdict}"
+            f" (goal ≤ {INFO_GOAL_MS} ms for a 12 MP JPEG)"
+        )
+    return lines
+
+
 def main() -> None:
     """Run every comparison and print README-ready tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="timed runs per case (best of)")
     parser.add_argument("--quick", action="store_true", help="w640 only, skip AVIF study")
+    parser.add_argument("--info", action="store_true", help="only the image-info figures")
     parser.add_argument("--worker", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     os.sched_setaffinity(0, {CPU})  # inherited by every worker subprocess
+    if args.info:
+        sys.path.insert(0, str(ROOT))
+        print("\n".join(info_times(args.runs)))
+        return
     if args.worker:
         pipeline, source, width, fmt, runs = args.worker
         sys.path.insert(0, str(ROOT))
@@ -567,7 +616,15 @@ def main() -> None:
     for line in bytecode_cold_imports():
         print(line, flush=True)
     print(flush=True)
+    for line in info_times(args.runs):
+        print(line, flush=True)
+    print(flush=True)
     goals(results, avif_bytes, max(first_imports))
+    print(flush=True)
+    import auto_bench  # q=auto (issue 15): its own section, SSIMULACRA2 on 2 processes
+
+    for line in auto_bench.run(widths=(640,) if args.quick else (640, 1200)):
+        print(line, flush=True)
     print(f"\n(bench took {time.perf_counter() - started:.0f} s)")
 
 

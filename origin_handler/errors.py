@@ -23,7 +23,7 @@ class BadRequest(OriginError):
 
 
 class MethodNotAllowed(OriginError):
-    """Only GET and HEAD are served (405)."""
+    """Only GET, HEAD and OPTIONS are served (405)."""
 
     status = 405
     code = "method_not_allowed"
@@ -76,6 +76,12 @@ class StorageUnavailable(StorageError):
 
     status = 503
     code = "storage_unavailable"
+
+
+class StorageDeadline(StorageUnavailable):
+    """The invocation's time budget for storage ran out before the store answered (503)."""
+
+    code = "storage_deadline"
 
 
 def as_origin_error(exc: BaseException) -> OriginError:

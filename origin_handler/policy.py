@@ -11,6 +11,11 @@ from pathlib import Path
 POLICY_PATH = Path(__file__).with_name("policy.json")
 # The format token meaning "the original's own family" (JPEG stays JPEG, PNG stays PNG…).
 ORIGINAL_FAMILY = "orig"
+# The q=auto levels (`q=auto:<level>`, `q=auto` is the default one) when policy.json names
+# none under "quality": {"auto": [...], "auto_default": ...}. Their SSIMULACRA2 targets are
+# the pipeline's (pipeline/autoquality.py); the edge and the URL builder only need the names.
+AUTO_LEVELS = ("high", "good", "eco")
+AUTO_DEFAULT = "good"
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,8 @@ class Policy:
     fits: tuple[str, ...]
     default_fit: str
     max_key_bytes: int
+    auto_levels: tuple[str, ...] = AUTO_LEVELS
+    auto_default: str = AUTO_DEFAULT
 
     @property
     def max_width(self) -> int:
@@ -70,6 +77,8 @@ class Policy:
             fits=tuple(raw["fits"]),
             default_fit=raw["default_fit"],
             max_key_bytes=int(raw.get("max_key_bytes", 1024)),
+            auto_levels=tuple(q.get("auto", AUTO_LEVELS)),
+            auto_default=q.get("auto_default", AUTO_DEFAULT),
         )
         if not policy.widths or not policy.heights or min(policy.widths + policy.heights) < 1:
             raise ValueError("policy: widths and heights must be non-empty positive lists")
@@ -77,6 +86,8 @@ class Policy:
             raise ValueError("policy: default_fit must be one of fits")
         if not set(policy.negotiated) <= set(policy.formats):
             raise ValueError("policy: negotiated formats must be listed in formats")
+        if policy.auto_default not in policy.auto_levels:
+            raise ValueError("policy: quality.auto_default must be one of quality.auto")
         if policy.quality_default % policy.quality_step:
             raise ValueError("policy: default quality must be a multiple of the step")
         return policy

@@ -25,6 +25,28 @@ class Limits:
 
 
 @dataclass(frozen=True)
+class StorageBudget:
+    """How long storage calls on the request path may take (milliseconds, attempts).
+
+    Every S3 attempt is bounded by connect + read timeout; attempts are retried (botocore's
+    standard mode, throttling included) up to ``max_attempts``, but none is started once the
+    invocation's storage deadline has passed: its remaining time less ``reserve_ms`` (kept
+    for the attempt in flight, rendering and answering), or half its remaining time when
+    that is more. The derived read is only an optimisation: one attempt, a shorter timeout.
+    """
+
+    connect_timeout_ms: int = 1000
+    read_timeout_ms: int = 2000
+    max_attempts: int = 3
+    derived_read_timeout_ms: int = 1000
+    reserve_ms: int = 5000
+
+    def deadline_ms(self, remaining_ms: int) -> float:
+        """The storage budget within an invocation that has ``remaining_ms`` left."""
+        return max(remaining_ms - self.reserve_ms, remaining_ms / 2)
+
+
+@dataclass(frozen=True)
 class Settings:
     """Deployment settings; docs/deploy.md, "Settings", describes each variable."""
 
@@ -43,6 +65,7 @@ class Settings:
     warm_widths: tuple[int, ...] = ()
     warm_formats: tuple[str, ...] = ()
     metrics_namespace: str = ""
+    storage: StorageBudget = field(default_factory=StorageBudget)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -54,6 +77,24 @@ class Settings:
             max_frames=_int(env, "MAX_FRAMES", Limits.max_frames),
             max_animated_pixels=_int(env, "MAX_ANIMATED_PIXELS", Limits.max_animated_pixels),
         )
+        budget = StorageBudget(
+            connect_timeout_ms=_int(env, "S3_CONNECT_TIMEOUT_MS", StorageBudget.connect_timeout_ms),
+            read_timeout_ms=_int(env, "S3_READ_TIMEOUT_MS", StorageBudget.read_timeout_ms),
+            max_attempts=_int(env, "S3_MAX_ATTEMPTS", StorageBudget.max_attempts),
+            derived_read_timeout_ms=_int(
+                env, "S3_DERIVED_READ_TIMEOUT_MS", StorageBudget.derived_read_timeout_ms
+            ),
+            reserve_ms=_int(env, "STORAGE_RESERVE_MS", StorageBudget.reserve_ms),
+        )
+        if budget.max_attempts < 1:
+            raise SettingsError("S3_MAX_ATTEMPTS must be at least 1")
+        for name, value in (
+            ("S3_CONNECT_TIMEOUT_MS", budget.connect_timeout_ms),
+            ("S3_READ_TIMEOUT_MS", budget.read_timeout_ms),
+            ("S3_DERIVED_READ_TIMEOUT_MS", budget.derived_read_timeout_ms),
+        ):
+            if value < 1:
+                raise SettingsError(f"{name} must be at least 1")
         return cls(
             originals_bucket=env.get("ORIGINALS_BUCKET", ""),
             derived_bucket=env.get("DERIVED_BUCKET", ""),
@@ -70,6 +111,7 @@ class Settings:
             warm_widths=tuple(_int_list(env.get("WARM_WIDTHS", ""), "WARM_WIDTHS")),
             warm_formats=tuple(f for f in env.get("WARM_FORMATS", "").split(",") if f),
             metrics_namespace=env.get("METRICS_NAMESPACE", ""),
+            storage=budget,
         )
 
 

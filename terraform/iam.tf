@@ -105,11 +105,11 @@ data "aws_iam_policy_document" "events" {
     resources = [local.originals_bucket_arn, aws_s3_bucket.derived.arn]
   }
 
-  # Purging deletes variants; warming writes them (it never reads one: the listing above
-  # says which are present).
+  # Purging deletes variants; warming writes them. GetObject only for HEAD: a variant's
+  # metadata says which original it was rendered from, so a purge keeps current ones.
   statement {
     sid       = "PurgeAndWarmDerived"
-    actions   = ["s3:PutObject", "s3:DeleteObject"]
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
     resources = ["${aws_s3_bucket.derived.arn}/*"]
   }
 

@@ -38,6 +38,12 @@ locals {
     MAX_ANIMATED_PIXELS = tostring(var.max_animated_pixels)
     MAX_RESPONSE_BYTES  = tostring(var.max_response_bytes)
     METRICS_NAMESPACE   = var.metrics_namespace
+    # The request path's S3 time budget (origin_handler/settings.py, StorageBudget).
+    S3_CONNECT_TIMEOUT_MS      = tostring(var.storage_budget.connect_timeout_ms)
+    S3_READ_TIMEOUT_MS         = tostring(var.storage_budget.read_timeout_ms)
+    S3_MAX_ATTEMPTS            = tostring(var.storage_budget.max_attempts)
+    S3_DERIVED_READ_TIMEOUT_MS = tostring(var.storage_budget.derived_read_timeout_ms)
+    STORAGE_RESERVE_MS         = tostring(var.storage_budget.reserve_ms)
   }
 
   # The events function also invalidates and pre-generates. DISTRIBUTION_ID is not given to
@@ -48,8 +54,8 @@ locals {
     WARM_FORMATS    = join(",", var.warm_formats)
   })
 
-  # The one policy file, shared with the Python parser, injected into the CloudFront Function.
-  viewer_request_code = templatefile("${path.module}/../cloudfront/viewer-request.js.tftpl", {
-    policy_json = file("${path.module}/../origin_handler/policy.json")
-  })
+  # The CloudFront Function as built by cloudfront/build.mjs: the template with the one
+  # policy file injected, minified (5 KB of the 10 KB limit). Committed, so plan and apply
+  # need no node; cloudfront/test/build.test.mjs fails when it is stale.
+  viewer_request_code = file("${path.module}/../cloudfront/viewer-request.min.js")
 }

@@ -271,6 +271,26 @@ variable "max_response_bytes" {
   }
 }
 
+variable "storage_budget" {
+  description = "Time budget of the functions' S3 calls (S3_CONNECT_TIMEOUT_MS, S3_READ_TIMEOUT_MS, S3_MAX_ATTEMPTS, S3_DERIVED_READ_TIMEOUT_MS, STORAGE_RESERVE_MS; docs/deploy.md, Settings): per-attempt timeouts in ms, attempts per call, and the ms kept back from the invocation's remaining time after which no S3 attempt starts. The reserve must exceed connect + read timeout, so a stalled S3 ends as a 503 before the Lambda timeout."
+  type = object({
+    connect_timeout_ms      = optional(number, 1000)
+    read_timeout_ms         = optional(number, 2000)
+    max_attempts            = optional(number, 3)
+    derived_read_timeout_ms = optional(number, 1000)
+    reserve_ms              = optional(number, 5000)
+  })
+  default = {}
+
+  validation {
+    condition = alltrue([
+      for v in [var.storage_budget.connect_timeout_ms, var.storage_budget.read_timeout_ms, var.storage_budget.derived_read_timeout_ms] :
+      v >= 1 && v <= 60000 && floor(v) == v
+    ]) && var.storage_budget.max_attempts >= 1 && var.storage_budget.max_attempts <= 10 && floor(var.storage_budget.max_attempts) == var.storage_budget.max_attempts && floor(var.storage_budget.reserve_ms) == var.storage_budget.reserve_ms && var.storage_budget.reserve_ms > var.storage_budget.connect_timeout_ms + var.storage_budget.read_timeout_ms
+    error_message = "storage_budget: timeouts must be whole ms between 1 and 60000, max_attempts a whole number from 1 to 10, and reserve_ms a whole number above connect_timeout_ms + read_timeout_ms."
+  }
+}
+
 ################################################################################
 # CDN
 ################################################################################

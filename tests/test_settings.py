@@ -36,3 +36,12 @@ def test_defaults_and_overrides():
 def test_bad_settings_fail_at_cold_start(env, message):
     with pytest.raises(SettingsError, match=message):
         Settings.from_env(env)
+
+
+def test_storage_budget_is_read_and_checked():
+    budget = Settings.from_env({"S3_READ_TIMEOUT_MS": "1500", "STORAGE_RESERVE_MS": "4000"}).storage
+    assert (budget.read_timeout_ms, budget.reserve_ms, budget.max_attempts) == (1500, 4000, 3)
+    assert budget.deadline_ms(30_000) == 26_000  # remaining time less the reserve
+    assert budget.deadline_ms(6_000) == 3_000  # but at least half of what is left
+    with pytest.raises(SettingsError, match="S3_MAX_ATTEMPTS"):
+        Settings.from_env({"S3_MAX_ATTEMPTS": "0"})

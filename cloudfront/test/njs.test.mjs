@@ -1,4 +1,4 @@
-// Runs every parity vector through the built function under njs (Debian package `njs`),
+// Runs every parity vector through the uploaded artefact under njs (Debian package `njs`),
 // an ES 5.1-plus engine close to the CloudFront Functions runtime: syntax or built-ins
 // the edge lacks fail here. A missing njs is a failure, not a skip.
 import assert from 'node:assert/strict';
@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'node:test';
 
-import { ROOT, buildViewerRequest } from '../build.mjs';
+import { ROOT, readArtefact } from '../build.mjs';
 
 const RUNNER = `
 var summary = runVectors(handler, VECTORS);
@@ -20,7 +20,7 @@ test('every vector passes under njs', () => {
   const vectorsText = readFileSync(join(ROOT, 'tests', 'fixtures', 'vectors.json'), 'utf8');
   const { vectors } = JSON.parse(vectorsText);
   const script = [
-    buildViewerRequest(),
+    readArtefact(),
     readFileSync(join(ROOT, 'cloudfront', 'vector-harness.js'), 'utf8'),
     `var VECTORS = ${JSON.stringify(vectors)};`,
     RUNNER,

@@ -11,6 +11,7 @@ from dataclasses import replace
 
 from ..errors import BadRequest
 from ..lifecycle.purge import Progress
+from ..local.paths import LOCAL_DERIVED, derived_dir_for
 from ..origin.storage import ImageStore, build_store
 from ..policy import Policy
 from ..settings import Settings, SettingsError
@@ -29,7 +30,9 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--endpoint-url", help="AWS endpoint (S3 and CloudFront), e.g. moto")
     parser.add_argument("--originals", metavar="DIR", help="local originals directory")
     parser.add_argument(
-        "--derived", metavar="DIR", help="local derived directory (serve's default: .local-derived)"
+        "--derived",
+        metavar="DIR",
+        help="local derived directory (default: serve's, .local-derived/<originals' name-hash>)",
     )
 
 
@@ -46,7 +49,12 @@ def settings_and_store(args: argparse.Namespace) -> tuple[Settings, ImageStore, 
     local = getattr(args, "local", None)
     if args.originals or args.derived or (local and not args.derived_bucket):
         originals = args.originals or settings.originals_dir
-        derived = args.derived or settings.derived_dir or ".local-derived"
+        # serve's default for the same originals directory (one variant store per root).
+        derived = (
+            args.derived
+            or settings.derived_dir
+            or str(derived_dir_for(originals) if originals else LOCAL_DERIVED)
+        )
         settings = replace(settings, originals_dir=originals or "", derived_dir=derived)
         # Without an originals directory only the derived side can be listed: the store
         # gets an originals side with nothing in it.

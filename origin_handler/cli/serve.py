@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from .. import logs
 from ..local.edge import Edge, EdgeCache
+from ..local.paths import LOCAL_DERIVED, derived_dir_for
 from ..local.server import make_server
 from ..origin.handler import Origin
 from ..origin.storage import build_store
@@ -21,8 +22,7 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--derived",
         metavar="DIR",
-        default=".local-derived",
-        help="directory for derived variants (default: .local-derived)",
+        help=f"directory for derived variants (default: {LOCAL_DERIVED}/<originals' name-hash>)",
     )
     parser.add_argument("--s3-bucket", help="originals bucket (instead of --originals)")
     parser.add_argument("--derived-bucket", help="derived bucket (with --s3-bucket)")
@@ -55,12 +55,19 @@ def run_serve(args: argparse.Namespace) -> int:
             derived_dir="",
         )
     elif args.originals:
-        settings = replace(settings, originals_dir=args.originals, derived_dir=args.derived)
+        # Keyed by the originals root: another DIR with the same file names gets its own.
+        derived = args.derived or str(derived_dir_for(args.originals))
+        settings = replace(settings, originals_dir=args.originals, derived_dir=derived)
     else:
         print("image-origin: serve needs --originals DIR or --s3-bucket NAME", file=sys.stderr)
         return 2
     store = build_store(settings)
-    edge = Edge(Origin(settings, store, load_policy()), EdgeCache(args.edge_cache_mb << 20))
+    edge = Edge(
+        Origin(settings, store, load_policy()),
+        EdgeCache(args.edge_cache_mb << 20),
+        # Local files change without invalidations: a cached answer is checked against them.
+        revalidate_originals=bool(settings.originals_dir),
+    )
     try:
         server = make_server(edge, args.host, args.port)
     except OSError as exc:  # most often: the port is taken

@@ -7,10 +7,12 @@ import json
 import os
 
 from ..errors import BadRequest, OriginError
-from ..lifecycle.warm import check_warm_options, parse_formats, warm_keys
+from ..lifecycle.jobs import WarmJob, batches, send_jobs
+from ..lifecycle.warm import check_warm_options, parse_formats, warm_keys, warm_variants
 from ..origin.handler import Origin
 from ..policy import Policy, load_policy
 from ..settings import Settings
+from ..variants import derived_prefix
 from .common import (
     UsageError,
     add_source_arguments,
@@ -51,6 +53,21 @@ def add_warm_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--dry-run", action="store_true", help="list what would be generated")
     parser.add_argument("--json", action="store_true", help="print a JSON report on stdout")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--via-queue",
+        nargs="?",
+        const="",
+        metavar="QUEUE_URL",
+        help="send one warm job per original to the events queue (URL here or in"
+        " EVENTS_QUEUE_URL; terraform output events_queue_url) for the events function to"
+        " render, instead of rendering here",
+    )
+    where.add_argument(
+        "--status",
+        action="store_true",
+        help="count the stored variants against the expected ones; exit 0 only when complete",
+    )
 
 
 def warm_options(
@@ -74,6 +91,94 @@ def warm_options(
     return widths, formats, quality
 
 
+def _jobs(keys: list[str], widths, formats, quality, policy: Policy) -> list[WarmJob]:
+    """One job per original: its variants, as the canonical ops the origin parses back.
+
+    A listed key no URL can reach (``a//b.jpg``) gets no job, and a line on stderr.
+    """
+    jobs = []
+    for key in keys:
+        try:
+            jobs.append(
+                WarmJob.for_variants(key, warm_variants(key, widths, formats, quality, policy))
+            )
+        except BadRequest as exc:
+            stderr(f"warm: skipped {key!r}: {exc.message}")
+    return jobs
+
+
+def run_via_queue(args: argparse.Namespace, jobs: list[WarmJob]) -> int:
+    """Send the jobs; exit 0 when the queue took them all, 1 when it refused any."""
+    queue_url = args.via_queue or os.environ.get("EVENTS_QUEUE_URL", "")
+    variants = sum(len(job.ops) for job in jobs)
+    calls = sum(1 for _ in batches(jobs))
+    if args.dry_run:
+        print(f"would send {len(jobs)} warm jobs ({variants} variants) in {calls} calls")
+        return 0
+    if not queue_url:
+        stderr("warm: --via-queue needs a queue URL (or EVENTS_QUEUE_URL)")
+        return 2
+    import boto3
+
+    sqs = boto3.client("sqs", endpoint_url=args.endpoint_url or None)
+    with progress_bar("send", "job") as progress:
+        report = send_jobs(sqs, queue_url, jobs, progress)
+    if args.json:
+        failed = [{"key": k, "code": c, "reason": r} for k, c, r in report.failed]
+        summary = {"ok": report.ok, "jobs": len(jobs), "variants": variants}
+        print(
+            json.dumps(
+                {**summary, "sent": report.sent, "calls": report.calls, "failed": failed}, indent=2
+            )
+        )
+    else:
+        print(
+            f"{len(jobs)} warm jobs ({variants} variants): {report.sent} sent in"
+            f" {report.calls} calls, {len(report.failed)} failed"
+        )
+        for key, code, reason in report.failed:
+            print(f"  FAILED {key}: {code} {reason}")
+    return 0 if report.ok else 1
+
+
+def run_status(args: argparse.Namespace, store, jobs: list[WarmJob], policy: Policy) -> int:
+    """Stored against expected variants; exit 0 when every one is stored, else 1."""
+    expected = stored = complete = 0
+    missing: list[str] = []
+    for job in jobs:
+        variants = job.variants(policy)
+        try:
+            present = set(store.list_derived(derived_prefix(job.key)))
+        except OriginError as exc:
+            stderr(f"warm: listing {job.key}: {exc.message}")
+            return 2
+        here = [v for v in variants if v.derived_key in present]
+        expected += len(variants)
+        stored += len(here)
+        complete += len(here) == len(variants)
+        missing += [v.derived_key for v in variants if v.derived_key not in present]
+    share = 100.0 * stored / expected if expected else 100.0
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "originals": len(jobs),
+                    "complete": complete,
+                    "expected": expected,
+                    "stored": stored,
+                    "missing": missing,
+                },
+                indent=2,
+            )
+        )
+    else:
+        print(
+            f"{len(jobs)} originals ({complete} complete): {stored} of {expected} variants"
+            f" stored ({share:.1f} %)"
+        )
+    return 0 if stored == expected else 1
+
+
 def run_warm(args: argparse.Namespace) -> int:
     """Pre-generate variants; exit 0 when none failed, 1 when any did, 2 on bad usage."""
     try:
@@ -84,9 +189,15 @@ def run_warm(args: argparse.Namespace) -> int:
         policy = load_policy()
         widths, formats, quality = warm_options(args, settings, policy)
         keys = selected_keys(args, policy, lambda p: sorted(store.list_originals(p)))
+        if args.via_queue is not None or args.status:
+            jobs = _jobs(keys, widths, formats, quality, policy)
     except (UsageError, OriginError) as exc:
         stderr(f"warm: {getattr(exc, 'message', exc)}")
         return 2
+    if args.via_queue is not None:
+        return run_via_queue(args, jobs)
+    if args.status:
+        return run_status(args, store, jobs, policy)
     origin = Origin(settings, store, policy)
     with progress_bar("warm", "variant") as progress:
         report = warm_keys(

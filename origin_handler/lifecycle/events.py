@@ -12,12 +12,23 @@ origin group reads the derived bucket first, so an invalidation sent while a sta
 is still stored lets the next viewer re-cache it for a year; a failed delete raises (the
 message is retried) before any invalidation is sent.
 
+Only stale variants are purged on ObjectCreated: every variant records the ETag of the
+original it was rendered from (``SOURCE_ETAG``), and one that recorded the current
+original's ETag (a HEAD of the original) is kept, neither deleted nor invalidated. So a
+redelivered ObjectCreated (SQS delivers at least once) finds the variants the first
+delivery rendered still current: no delete, no invalidation, and warming skips them — no S3
+write and no CloudFront call. ObjectRemoved purges everything.
+
 Idempotent: purging twice finds nothing the second time. The invalidation's CallerReference
 is the SQS message id plus a hash of the paths, so the same delivery seen twice does not pay
-twice. A retry (ApproximateReceiveCount > 1) always invalidates ``/KEY/*`` with the receive
+twice. A retry (ApproximateReceiveCount > 1) invalidates ``/KEY/*`` with the receive
 count folded into the CallerReference: an earlier try may have deleted some or all variants
 and then failed, and CloudFront answers a repeated CallerReference with the *earlier*
-invalidation instead of creating one, so the retry needs a reference of its own.
+invalidation instead of creating one, so the retry needs a reference of its own. Unless an
+earlier try provably got past its invalidation: variants warmed here also record
+``SOURCE_PURGED``, the ETag whose purge and invalidation had completed before they were
+written; a kept variant with ``SOURCE_PURGED`` = ``SOURCE_ETAG`` = the current ETag is that
+proof (a viewer's render records no ``SOURCE_PURGED``, so it proves nothing).
 
 Failures: a message that raised is reported in ``batchItemFailures`` (only that one is
 retried, and after maxReceiveCount it lands in the dead-letter queue). An upload the
@@ -34,7 +45,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import logs
-from ..errors import BadRequest
+from ..errors import BadRequest, OriginError
 from ..origin.handler import Origin
 from ..origin.storage import ImageStore
 from ..policy import Policy
@@ -61,6 +72,7 @@ class Outcome:
     error: str | None = None
     found: int | None = None
     deleted: int | None = None
+    kept: int | None = None
     paths: list[str] | None = None
     invalidation: str | None = None
     warm: WarmReport | None = None
@@ -74,6 +86,7 @@ class Outcome:
         optional = {
             "found": self.found,
             "deleted": self.deleted,
+            "kept": self.kept,
             "paths": self.paths,
             "invalidation": self.invalidation,
             "reason": self.reason,
@@ -87,6 +100,10 @@ class Outcome:
         if self.error is not None:
             fields["error"] = self.error
         return fields
+
+
+# Variant metadata written by warming here: the ETag whose purge + invalidation completed first.
+SOURCE_PURGED = "source-purged"
 
 
 class RetryableError(Exception):
@@ -197,20 +214,35 @@ class EventProcessor:
             # The origin refuses such keys, so no variant of it can exist.
             outcome.status, outcome.reason = "ignored", exc.message
             return
-        self._purge(record.key, outcome, ref, retry)
+        current = self._current_etag(record.key) if record.created else None
+        self._purge(record.key, outcome, ref, retry, current)
         if record.created and self.settings.warm_widths:
-            self._warm(record.key, outcome)
+            self._warm(record.key, outcome, current)
 
-    def _purge(self, key: str, outcome: Outcome, ref: str, retry: bool) -> None:
-        purge = purge_key(self.store, key, "auto", DEFAULT_EXACT_MAX)
+    def _current_etag(self, key: str) -> str | None:
+        """The original's ETag now (None: deleted again since the event, keep nothing)."""
+        try:
+            return self.store.original_etag(key)
+        except OriginError as exc:
+            raise RetryableError(f"original check failed: {exc.message}") from None
+
+    def _purge(
+        self, key: str, outcome: Outcome, ref: str, retry: bool, current: str | None
+    ) -> None:
+        purge = purge_key(self.store, key, "auto", DEFAULT_EXACT_MAX, keep_source=current)
         outcome.found, outcome.deleted = len(purge.found), purge.deleted
+        outcome.kept = len(purge.kept) if current else None
         if not purge.ok:
             # Before invalidating: with stale variants still stored, an invalidation now would
             # only let viewers re-cache them, and the retry's could not replace it.
             raise RetryableError(purge.error or f"{len(purge.not_deleted)} variants not deleted")
         # A retry cannot know what an earlier try deleted without invalidating: /KEY/* covers
-        # it all, under a reference that includes the receive count (see handle_message).
-        paths = [wildcard_path(key)] if retry else purge.paths
+        # it all, under a reference that includes the receive count (see handle_message) —
+        # unless a variant an earlier try warmed proves it got past its invalidation.
+        purged_before = current is not None and any(
+            meta.get(SOURCE_PURGED) == current for meta in purge.kept.values()
+        )
+        paths = [wildcard_path(key)] if retry and not purged_before else purge.paths
         outcome.paths = paths
         if paths and self.invalidator is not None:
             try:
@@ -224,7 +256,7 @@ class EventProcessor:
         elif paths:
             outcome.invalidation = "skipped: no DISTRIBUTION_ID"
 
-    def _warm(self, key: str, outcome: Outcome) -> None:
+    def _warm(self, key: str, outcome: Outcome, current: str | None) -> None:
         report = warm_keys(
             self.origin,
             [key],
@@ -234,6 +266,8 @@ class EventProcessor:
             # One original per record: fetched once, its variants rendered one at a time, so
             # the function never holds more than one decode of an original (up to 100 MP).
             concurrency=1,
+            # Written after this ETag's purge and invalidation: what a retry checks for.
+            metadata={SOURCE_PURGED: current} if current else None,
         )
         outcome.warm = report
         if report.retriable:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import OriginError
-from ..origin.storage import DELETE_BATCH, ImageStore, chunks
+from ..origin.storage import DELETE_BATCH, SOURCE_ETAG, ImageStore, chunks
 from ..variants import derived_prefix, is_variant_of, owner_of
 from .invalidation import (
     DEFAULT_EXACT_MAX,
@@ -53,6 +53,8 @@ class KeyPurge:
     not_deleted: list[str] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
     error: str | None = None
+    # Variants rendered from the current original (left in place), with their metadata.
+    kept: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def deleted(self) -> int:
@@ -71,15 +73,26 @@ def purge_key(
     mode: PathMode = "auto",
     exact_max: int = DEFAULT_EXACT_MAX,
     dry_run: bool = False,
+    keep_source: str | None = None,
 ) -> KeyPurge:
     """List and delete one original's variants; returns the paths to invalidate.
 
     Paths are returned even when some deletes failed: invalidating a variant whose
     object survived is harmless, and a rerun lists (and so invalidates) it again.
+
+    With ``keep_source`` (the current original's ETag, unquoted) a variant that recorded
+    that ETag (``SOURCE_ETAG``, read with one HEAD per variant found) was rendered from
+    the current original: it is kept (``kept``), neither deleted nor invalidated.
     """
     result = KeyPurge(key)
     try:
         result.found = find_variants(store, key)
+        if keep_source:
+            for derived in result.found:
+                meta = store.derived_metadata(derived)
+                if meta is not None and meta.get(SOURCE_ETAG) == keep_source:
+                    result.kept[derived] = meta
+            result.found = [k for k in result.found if k not in result.kept]
     except OriginError as exc:
         result.error = f"listing failed: {exc.message}"
         return result

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
@@ -127,8 +127,11 @@ def warm_keys(
     concurrency: int = 4,
     dry_run: bool = False,
     progress: Progress | None = None,
+    metadata: Mapping[str, str] | None = None,
 ) -> WarmReport:
     """Render and store every missing variant; variants already stored are skipped.
+
+    ``metadata`` is recorded on every variant written (besides the original's ETag and date).
 
     Each original is fetched once and its missing variants are rendered one after another
     from those bytes; ``concurrency`` originals are worked on at once (never several decodes
@@ -166,7 +169,7 @@ def warm_keys(
     total = sum(len(missing) for _, missing in todo)
     finished = 0
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        futures = [pool.submit(_warm_key, origin, key, missing) for key, missing in todo]
+        futures = [pool.submit(_warm_key, origin, key, missing, metadata) for key, missing in todo]
         for future in as_completed(futures):
             outcomes = future.result()
             for derived_key, failure in outcomes:
@@ -183,7 +186,7 @@ def warm_keys(
 
 
 def _warm_key(
-    origin: Origin, key: str, requests: list[Variant]
+    origin: Origin, key: str, requests: list[Variant], metadata: Mapping[str, str] | None = None
 ) -> list[tuple[str, Failure | None]]:
     """Fetch one original once, then render and store its variants one after another."""
     try:
@@ -191,13 +194,18 @@ def _warm_key(
     except Exception as exc:  # every variant of this original fails the same way
         failure = _failure(exc)
         return [(req.derived_key, failure) for req in requests]
-    return [(req.derived_key, _warm_one(origin, req, original)) for req in requests]
+    return [(req.derived_key, _warm_one(origin, req, original, metadata)) for req in requests]
 
 
-def _warm_one(origin: Origin, variant: Variant, original: StoredObject) -> Failure | None:
+def _warm_one(
+    origin: Origin,
+    variant: Variant,
+    original: StoredObject,
+    metadata: Mapping[str, str] | None = None,
+) -> Failure | None:
     """Render and store one variant; None on success, else (status, reason)."""
     try:
-        rendition = origin.render_and_store(variant, original)
+        rendition = origin.render_and_store(variant, original, metadata)
     except Exception as exc:  # a bug must not stop the other variants
         return _failure(exc)
     if not rendition.stored:

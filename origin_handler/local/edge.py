@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -26,6 +27,8 @@ class EdgeResponse:
     status: int
     headers: dict[str, str]
     body: bytes
+    # What the original was (its ETag) when this answer was fetched; None: not checked.
+    source: str | None = None
 
 
 @dataclass
@@ -84,36 +87,60 @@ class Edge:
     origin: Origin
     cache: EdgeCache = field(default_factory=EdgeCache)
 
+    # Whether a cached answer is checked against its original (local directories, which
+    # change without invalidations): a changed original makes the entry stale, a miss.
+    revalidate_originals: bool = False
+
     def request(
         self, method: str, raw_path: str, raw_query: str, headers: dict[str, str]
     ) -> EdgeResponse:
-        """Answer one viewer request."""
-        accept = next((v for k, v in headers.items() if k.lower() == "accept"), None)
+        """Answer one viewer request, and write its one JSON log line (the edge's access log).
+
+        The line's ``cache`` is ``hit``, ``miss``, ``stale`` (cached, but its original has
+        changed since: fetched again) or ``error`` (refused here, like the viewer-request
+        function does); with ``status``, ``path``, ``uri``, ``bytes`` sent and ``ms``.
+        """
+        started = time.perf_counter()
+        fields: dict[str, object] = {"source": "edge", "method": method, "path": raw_path}
+        answer = self._request(method, raw_path, raw_query, headers, fields)
+        fields["status"] = answer.status
+        fields["bytes"] = 0 if method == "HEAD" else len(answer.body)
+        fields["ms"] = round((time.perf_counter() - started) * 1000, 1)
+        logs.line(**fields)
+        return answer
+
+    def _request(
+        self,
+        method: str,
+        raw_path: str,
+        raw_query: str,
+        headers: dict[str, str],
+        fields: dict[str, object],
+    ) -> EdgeResponse:
+        accept = _header(headers, "accept")
         try:
             req = parse(raw_path, raw_query, accept, self.origin.policy)
         except OriginError as err:
-            # The deployed edge answers these in the CloudFront Function; log them here as
-            # the origin would, so every refused request still leaves one line.
-            logs.line(
-                path=raw_path,
-                source="edge",
-                status=err.status,
-                error=err.message,
-                error_code=err.code,
-            )
+            # The deployed edge answers these in the CloudFront Function.
+            fields.update(cache="error", error=err.message, error_code=err.code)
             answer = responses.error(err, self.origin.settings.not_found_max_age)
             return _to_edge(answer, "Error")
         uri = req.canonical_uri
+        fields["uri"] = uri
         # The stack's viewer-response function adds Vary whatever origin answered.
         vary = {"Vary": "Accept"} if req.negotiated else {}
+        source = self.origin.store.original_etag(req.key) if self.revalidate_originals else None
         hit = self.cache.get(uri)
-        if hit is not None:
-            return _with(hit, {"X-Cache": "Hit from local-edge", **vary})
+        if hit is not None and hit.source == source:
+            fields["cache"] = "hit"
+            return _conditional(_with(hit, {"X-Cache": "Hit from local-edge", **vary}), headers)
+        fields["cache"] = "miss" if hit is None else "stale"
         generation = self.cache.generation
         answer = self._origin_group(method, uri, req)
+        answer.source = source
         if answer.status == 200 and method == "GET":  # a HEAD answer has no body to cache
             self.cache.put(uri, answer, generation)
-        return _with(answer, {"X-Cache": "Miss from local-edge", **vary})
+        return _conditional(_with(answer, {"X-Cache": "Miss from local-edge", **vary}), headers)
 
     def _origin_group(self, method: str, uri: str, variant: Variant) -> EdgeResponse:
         """Derived store first (like the S3 origin), the origin function on a miss."""
@@ -149,4 +176,20 @@ def _to_edge(answer: responses.Response, cache_state: str | None) -> EdgeRespons
 
 
 def _with(item: EdgeResponse, extra: dict[str, str]) -> EdgeResponse:
-    return EdgeResponse(item.status, {**item.headers, **extra}, item.body)
+    return EdgeResponse(item.status, {**item.headers, **extra}, item.body, item.source)
+
+
+def _header(headers: dict[str, str], name: str) -> str | None:
+    return next((v for k, v in headers.items() if k.lower() == name), None)
+
+
+CONDITIONAL_HEADERS = ("Cache-Control", "Vary", "X-Cache")
+
+
+def _conditional(answer: EdgeResponse, headers: dict[str, str]) -> EdgeResponse:
+    """304 for a 200 whose ETag the viewer already has (If-None-Match), as CloudFront does."""
+    etag = answer.headers.get("ETag")
+    if answer.status == 200 and etag and _header(headers, "if-none-match") == etag:
+        kept = {k: v for k, v in answer.headers.items() if k in CONDITIONAL_HEADERS}
+        return EdgeResponse(304, {"ETag": etag, **kept}, b"", answer.source)
+    return answer

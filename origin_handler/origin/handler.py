@@ -5,23 +5,28 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from .. import logs
 from ..errors import MethodNotAllowed, OriginError, StorageError, as_origin_error
+from ..pipeline.info import render_info
 from ..pipeline.options import RenderOptions
 from ..pipeline.transform import render
 from ..policy import Policy
 from ..settings import Settings
-from ..variants import Variant
+from ..variants import InfoVariant, Variant
 from . import responses
 from .event import HttpRequest
 from .request import parse
-from .storage import ImageStore, StoredObject
+from .storage import SOURCE_ETAG, ImageStore, StoredObject, storage_deadline, unquote_etag
 
 SOURCE_LAST_MODIFIED = "source-last-modified"
+# q=auto: the encoder quality chosen and its estimated SSIMULACRA2, so that other widths of
+# the same original can start their search there (RenderOptions.hint).
+AUTO_QUALITY, AUTO_SCORE = "auto-quality", "auto-score"
 
 
 @dataclass(frozen=True)
@@ -37,8 +42,12 @@ class Rendition:
 
 def render_options(variant: Variant) -> RenderOptions:
     """What the pipeline needs of a variant: its box, fit, quality and format."""
+    if variant.auto:  # q=auto: the level decides; the fixed quality is not used
+        return RenderOptions(
+            variant.width, variant.height, variant.fit, 0, variant.format, auto=variant.auto
+        )
     return RenderOptions(
-        variant.width, variant.height, variant.fit, variant.quality, variant.format
+        variant.width, variant.height, variant.fit, int(variant.quality), variant.format
     )
 
 
@@ -50,17 +59,32 @@ class Origin:
     store: ImageStore
     policy: Policy
 
-    def handle(self, event: dict[str, Any]) -> responses.Response:
-        """Answer one function-URL (payload 2.0) event; never raises."""
+    def handle(self, event: dict[str, Any], remaining_ms: int | None = None) -> responses.Response:
+        """Answer one function-URL (payload 2.0) event; never raises.
+
+        ``remaining_ms`` is the invocation's time left (Lambda's context): storage calls get
+        a deadline inside it (``StorageBudget.deadline_ms``) and end as a 503 past it.
+        """
         started = time.perf_counter()
         request = HttpRequest.from_event(event)
         fields: dict[str, Any] = {"path": request.raw_path}
+        deadline = None
+        if remaining_ms is not None:
+            deadline = time.monotonic() + self.settings.storage.deadline_ms(remaining_ms) / 1000
         try:
+            if request.method == "OPTIONS":
+                fields["source"] = "preflight"
+                response = responses.preflight()
+                fields["status"] = response["statusCode"]
+                fields["ms"] = round((time.perf_counter() - started) * 1000, 1)
+                logs.line(logging.INFO, **fields)
+                return response
             if request.method not in ("GET", "HEAD"):
-                raise MethodNotAllowed("only GET and HEAD are served")
+                raise MethodNotAllowed("only GET, HEAD and OPTIONS are served")
             variant = parse(request.raw_path, request.raw_query, request.accept, self.policy)
             fields.update(key=variant.key, ops=variant.ops)
-            response = self.serve(variant, request.head, fields)
+            with storage_deadline(deadline):
+                response = self.serve(variant, request.head, fields)
         except Exception as exc:  # every failure becomes a status, never a traceback
             err = as_origin_error(exc)
             fields.update(source="error", error=err.message, error_code=err.code)
@@ -73,7 +97,9 @@ class Origin:
         logs.line(level, **logs.with_metrics(fields, self.settings.metrics_namespace))
         return response
 
-    def serve(self, variant: Variant, head: bool, fields: dict[str, Any]) -> responses.Response:
+    def serve(
+        self, variant: Variant | InfoVariant, head: bool, fields: dict[str, Any]
+    ) -> responses.Response:
         """The variant's answer: from the derived store, or rendered and stored now."""
         mark = time.perf_counter()
         try:
@@ -96,29 +122,50 @@ class Origin:
         timings = {"fetch": fetched, **rendition.timings}
         return self._answer(variant, rendition.obj, timings, head, fields)
 
-    def render_and_store(self, variant: Variant, original: StoredObject) -> Rendition:
+    def render_and_store(
+        self,
+        variant: Variant | InfoVariant,
+        original: StoredObject,
+        metadata: Mapping[str, str] | None = None,
+    ) -> Rendition:
         """Render one variant from the original's bytes and store it.
+
+        The variant records the original's Last-Modified and ETag (``SOURCE_ETAG``: what a
+        purge compares to keep variants of the current original), plus ``metadata``.
 
         The one path that writes derived objects (``serve`` on a miss, and ``warm``, which
         fetches an original once and renders each missing variant from it). Raises the
         pipeline's errors (4xx for a bad original); a failed write is not raised but
         returned (``stored`` False, ``store_error``), since the variant can still be answered.
         """
-        rendered = render(
-            original.body,
-            render_options(variant),
-            limits=self.settings.limits,
-            background=self.settings.jpeg_background,
-            policy=self.policy,
-        )
+        if isinstance(variant, InfoVariant):  # the info document: same limits, same errors
+            rendered = render_info(original.body, limits=self.settings.limits)
+        else:
+            rendered = render(
+                original.body,
+                render_options(variant),
+                limits=self.settings.limits,
+                background=self.settings.jpeg_background,
+                policy=self.policy,
+            )
         timings = dict(rendered.timings)
         last_modified = original.last_modified
+        chosen = {}
+        if rendered.quality is not None:
+            chosen[AUTO_QUALITY] = str(rendered.quality)
+            if rendered.score is not None:
+                chosen[AUTO_SCORE] = f"{rendered.score:.1f}"
         derived = StoredObject(
             rendered.body,
             rendered.content_type,
             f'"{hashlib.md5(rendered.body).hexdigest()}"',
             last_modified,
-            {SOURCE_LAST_MODIFIED: last_modified.isoformat() if last_modified else ""},
+            {
+                SOURCE_LAST_MODIFIED: last_modified.isoformat() if last_modified else "",
+                SOURCE_ETAG: unquote_etag(original.etag),
+                **chosen,
+                **(metadata or {}),
+            },
         )
         log = {
             "source": "rendered",
@@ -128,6 +175,9 @@ class Origin:
             "size": f"{rendered.width}x{rendered.height}",
             "passthrough": rendered.passthrough,
         }
+        if rendered.quality is not None:  # q=auto: what the search chose, and what it cost
+            score = None if rendered.score is None else round(rendered.score, 1)
+            log.update(quality=rendered.quality, score=score, encodes=rendered.encodes)
         mark = time.perf_counter()
         error = None
         try:
@@ -149,7 +199,7 @@ class Origin:
 
     def _answer(
         self,
-        variant: Variant,
+        variant: Variant | InfoVariant,
         obj: StoredObject,
         timings: dict[str, float],
         head: bool,
@@ -159,6 +209,15 @@ class Origin:
         if not self._fits(obj):
             fields["redirect"] = True
             return responses.redirect(variant.canonical_uri)
+        if isinstance(variant, InfoVariant):
+            return responses.info(
+                obj.body,
+                etag=obj.etag,
+                last_modified=source_last_modified(obj),
+                cache_control=self.cache_control,
+                server_timing=timings,
+                head=head,
+            )
         return responses.image(
             obj.body,
             content_type=obj.content_type,

@@ -45,4 +45,10 @@ def codec_support() -> dict[str, bool]:
 
 def lambda_handler(event: dict[str, Any], context: Any = None) -> responses.Response:
     """AWS Lambda entry point for the function URL."""
-    return get_origin().handle(event)
+    return get_origin().handle(event, remaining_time_ms(context))
+
+
+def remaining_time_ms(context: Any) -> int | None:
+    """The invocation's time left, from Lambda's context object (None outside Lambda)."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    return int(remaining()) if callable(remaining) else None

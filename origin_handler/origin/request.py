@@ -4,8 +4,13 @@ Two forms are understood and both produce the same object:
 
 * public:    ``/photos/cat.jpg?w=600&q=75`` plus the ``Accept`` header;
 * canonical: ``/photos/cat.jpg/w=640,q=75,f=auto-avif`` — what the edge forwards and
-  what the derived bucket is keyed by. Parsing a canonical URI is strict: it must
-  re-serialize to exactly itself, so the variant space stays finite.
+  what the derived bucket is keyed by, the key ``~XX``-escaped (``variants.escape_key``).
+  Parsing a canonical URI is strict: its ops must re-serialize to exactly themselves, so
+  the variant space stays finite.
+
+A public path is percent-decoded once and that is the key (a ``~`` in it is a ``~``); a
+canonical path's key is percent-decoded (HTTP's layer: ``%7E`` is ``~``) and then
+``~XX``-unescaped.
 """
 
 from __future__ import annotations
@@ -15,9 +20,17 @@ from urllib.parse import unquote_to_bytes
 
 from ..errors import BadRequest
 from ..policy import ORIGINAL_FAMILY, Policy, load_policy
-from ..variants import OPS_LIKE, Variant, from_canonical, validate_key
+from ..variants import (
+    OPS_LIKE,
+    InfoVariant,
+    Variant,
+    from_canonical,
+    unescape_key,
+    validate_key,
+)
 
-KNOWN_PARAMS = ("w", "h", "q", "fit", "format")
+KNOWN_PARAMS = ("w", "h", "q", "fit", "format", "info")
+AUTO_QUALITY = "auto"  # q=auto, q=auto:<level> (docs/url-contract.md)
 BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 DIGITS = re.compile(r"^[0-9]{1,6}\Z")
 QVALUE = re.compile(r"^(?:0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?)\Z")
@@ -101,15 +114,34 @@ def _resolve_format(value: str | None, accept: str | None, policy: Policy) -> tu
     return negotiate(accept, policy), True
 
 
-def from_public(key: str, params: dict[str, str], accept: str | None, policy: Policy) -> Variant:
-    """Snap public parameters to the policy and negotiate the format."""
+def _auto_level(value: str, policy: Policy) -> str:
+    """``auto`` → the default level; ``auto:<level>`` → that level, if the policy has it."""
+    if value == AUTO_QUALITY:
+        return policy.auto_default
+    level = value.removeprefix(f"{AUTO_QUALITY}:")
+    if level != value and level in policy.auto_levels:
+        return level
+    choices = ", ".join([AUTO_QUALITY, *(f"{AUTO_QUALITY}:{n}" for n in policy.auto_levels)])
+    raise BadRequest(f"invalid q: expected one of {choices}", param="q")
+
+
+def from_public(
+    key: str, params: dict[str, str], accept: str | None, policy: Policy
+) -> Variant | InfoVariant:
+    """Snap public parameters to the policy and negotiate the format (or ask for info)."""
+    if "info" in params:  # a flag: `?info`; the image parameters do not apply to it
+        if params["info"]:
+            raise BadRequest("invalid info: takes no value", param="info")
+        return InfoVariant(validate_key(key, policy))
     width = height = None
     if params.get("w"):
         width = policy.snap_width(_positive_int("w", params["w"]))
     if params.get("h"):
         height = policy.snap_height(_positive_int("h", params["h"]))
-    quality = policy.quality_default
-    if params.get("q"):
+    quality: int | str = policy.quality_default
+    if params.get("q", "").lower().startswith(AUTO_QUALITY):
+        quality = _auto_level(params["q"].lower(), policy)
+    elif params.get("q"):
         q = params["q"]
         if not DIGITS.match(q) or not policy.quality_min <= int(q) <= policy.quality_max:
             raise BadRequest(
@@ -133,10 +165,10 @@ def parse(
     raw_query: str | None = None,
     accept: str | None = None,
     policy: Policy | None = None,
-) -> Variant:
-    """Parse either URL form (raw, percent-encoded path) into a Variant."""
+) -> Variant | InfoVariant:
+    """Parse either URL form (raw, percent-encoded path) into a Variant or an InfoVariant."""
     policy = policy or load_policy()
     head, _, last = raw_path.rpartition("/")
     if head and OPS_LIKE.match(last):
-        return from_canonical(_decode_path(head), last, policy)
+        return from_canonical(unescape_key(_decode_path(head)), last, policy)
     return from_public(_decode_path(raw_path), parse_query(raw_query), accept, policy)

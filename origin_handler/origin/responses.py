@@ -1,4 +1,4 @@
-"""Function-URL response dicts: images, redirects and errors, with every header in one place."""
+"""Function-URL response dicts: images, image info, redirects and errors; every header here."""
 
 from __future__ import annotations
 
@@ -13,6 +13,10 @@ Response = dict[str, Any]
 
 # Headers counted against the 6 MB function-URL limit next to the base64 body.
 HEADER_ALLOWANCE = 16 * 1024
+# The methods viewers may use; OPTIONS so that a preflighted fetch() is not refused (the
+# CORS headers themselves are added at the edge by CloudFront's response headers policy).
+ALLOW = "GET, HEAD, OPTIONS"
+PREFLIGHT_MAX_AGE = 86400
 
 
 def cache_control_image(browser_max_age: int, cdn_max_age: int) -> str:
@@ -63,11 +67,50 @@ def image(
     }
 
 
+def info(
+    body: bytes,
+    *,
+    etag: str,
+    last_modified: datetime | None,
+    cache_control: str,
+    server_timing: dict[str, float],
+    head: bool = False,
+) -> Response:
+    """A 200 image-info answer: JSON, as text, with the headers of the images it describes."""
+    answer = image(
+        body,
+        content_type="application/json",
+        etag=etag,
+        last_modified=last_modified,
+        cache_control=cache_control,
+        vary_accept=False,  # one document per original, whatever the Accept
+        server_timing=server_timing,
+        head=head,
+    )
+    answer["body"] = "" if head else body.decode("utf-8")
+    answer["isBase64Encoded"] = False
+    return answer
+
+
 def redirect(location: str) -> Response:
     """A 302 to the same public URL, for variants too big for a function-URL answer."""
     return {
         "statusCode": 302,
         "headers": {"Location": location, "Cache-Control": "no-store", "Content-Length": "0"},
+        "body": "",
+        "isBase64Encoded": False,
+    }
+
+
+def preflight() -> Response:
+    """A 204 to OPTIONS: which methods are served; cacheable, as it never varies by path."""
+    return {
+        "statusCode": 204,
+        "headers": {
+            "Allow": ALLOW,
+            "Cache-Control": f"public, max-age={PREFLIGHT_MAX_AGE}",
+            "Content-Length": "0",
+        },
         "body": "",
         "isBase64Encoded": False,
     }
@@ -82,14 +125,17 @@ def error(err: OriginError, not_found_max_age: int, head: bool = False) -> Respo
     else:
         cache = "public, max-age=60"
     body = f"{err.status} {err.message}\n"
+    headers = {
+        "Content-Type": "text/plain; charset=utf-8",
+        "Content-Length": str(len(body.encode())),
+        "Cache-Control": cache,
+        "X-Content-Type-Options": "nosniff",
+    }
+    if err.status == 405:  # RFC 9110 15.5.6: a 405 lists the methods that are allowed
+        headers["Allow"] = ALLOW
     return {
         "statusCode": err.status,
-        "headers": {
-            "Content-Type": "text/plain; charset=utf-8",
-            "Content-Length": str(len(body.encode())),
-            "Cache-Control": cache,
-            "X-Content-Type-Options": "nosniff",
-        },
+        "headers": headers,
         "body": "" if head else body,
         "isBase64Encoded": False,
     }

@@ -7,16 +7,63 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..errors import NotFound, StorageError, StorageUnavailable, TooLarge
-from ..settings import Settings
+from ..errors import (
+    NotFound,
+    OriginError,
+    StorageDeadline,
+    StorageError,
+    StorageUnavailable,
+    TooLarge,
+)
+from ..settings import Settings, StorageBudget
+from ..variants import owner_of
 
 DELETE_BATCH = 1000  # S3 DeleteObjects takes at most 1000 keys per call
+# Variant metadata: the ETag (unquoted) of the original it was rendered from. For S3 that is
+# the object's ETag; for a local file it is a hash of its size and mtime (LocalStore).
+SOURCE_ETAG = "source-etag"
+READ_CHUNK = 1 << 20  # bodies are read in chunks, the deadline checked between them
+
+# time.monotonic() after which no storage call is started (None: no deadline). A context
+# variable, so each thread of the local server keeps its own request's deadline.
+_deadline: ContextVar[float | None] = ContextVar("storage_deadline", default=None)
+
+
+@contextmanager
+def storage_deadline(at: float | None) -> Iterator[None]:
+    """Within this block, storage calls (and retries) past ``at`` raise StorageDeadline."""
+    token = _deadline.set(at)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def check_deadline(**_: Any) -> None:
+    """Raise StorageDeadline once the current deadline has passed (also a botocore hook)."""
+    at = _deadline.get()
+    if at is not None and time.monotonic() >= at:
+        raise StorageDeadline("storage did not answer in time, try again")
+
+
+def _no_retry_past_deadline(
+    caught_exception: Exception | None = None, response: Any = None, **_: Any
+) -> None:
+    """botocore ``needs-retry`` hook: a failed attempt past the deadline is final (no backoff)."""
+    failed = caught_exception is not None or (
+        response is not None and response[0].status_code >= 500
+    )
+    if failed:
+        check_deadline()
 
 
 @dataclass(frozen=True)
@@ -43,6 +90,14 @@ class ImageStore(Protocol):
 
     def get_derived(self, key: str) -> StoredObject | None:
         """A stored variant, or None."""
+        ...
+
+    def original_etag(self, key: str) -> str | None:
+        """The original's current ETag (unquoted, without reading it), or None if absent."""
+        ...
+
+    def derived_metadata(self, key: str) -> dict[str, str] | None:
+        """A stored variant's metadata (without its body), or None if absent."""
         ...
 
     def put_derived(self, key: str, obj: StoredObject, cache_control: str) -> None:
@@ -77,29 +132,60 @@ def chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
 class S3Store:
     """Originals and derived variants in two S3 buckets."""
 
-    def __init__(self, originals_bucket: str, derived_bucket: str, client: Any) -> None:
+    def __init__(
+        self,
+        originals_bucket: str,
+        derived_bucket: str,
+        client: Any,
+        derived_reads: Any | None = None,
+    ) -> None:
         self.originals_bucket = originals_bucket
         self.derived_bucket = derived_bucket
         self.client = client
+        # The derived read only saves a render: its own client, one short attempt.
+        self.derived_reads = derived_reads if derived_reads is not None else client
 
     @classmethod
     def create(
-        cls, originals_bucket: str, derived_bucket: str, endpoint_url: str | None = None
+        cls,
+        originals_bucket: str,
+        derived_bucket: str,
+        endpoint_url: str | None = None,
+        budget: StorageBudget | None = None,
     ) -> S3Store:
-        """A store with a boto3 client tuned for a request path: short timeouts, few retries."""
+        """A store whose boto3 clients fit a request path: short timeouts, bounded retries.
+
+        With the defaults (StorageBudget) an original's GET under a full stall gives up after
+        3 attempts × 2 s plus backoff, the derived read after one 1 s attempt; and no attempt
+        starts after the invocation's deadline (``storage_deadline``), so the 503 comes at
+        most one attempt (connect + read timeout) after it. read_timeout bounds each socket
+        read; a body is read in chunks with the deadline checked between them.
+        """
         import boto3
         from botocore.config import Config
 
-        # Worst case 3 × (2 s + 5 s) = 21 s: a stuck S3 call ends as our 503 well inside
-        # the 30 s function timeout instead of as a Lambda timeout CloudFront shows as 5xx.
-        # read_timeout bounds each socket read, not a whole 50 MB download.
-        config = Config(
-            connect_timeout=2,
-            read_timeout=5,
-            retries={"mode": "standard", "max_attempts": 3},
+        budget = budget or StorageBudget()
+        connect = budget.connect_timeout_ms / 1000
+
+        def client(read_ms: int, attempts: int) -> Any:
+            config = Config(
+                connect_timeout=connect,
+                read_timeout=read_ms / 1000,
+                retries={"mode": "standard", "max_attempts": attempts},
+            )
+            made = boto3.client("s3", endpoint_url=endpoint_url, config=config)
+            # Every attempt, retries included, first checks the invocation's deadline, and a
+            # failed attempt past it is not retried (nor slept on).
+            made.meta.events.register("before-send.s3", check_deadline)
+            made.meta.events.register_first("needs-retry.s3", _no_retry_past_deadline)
+            return made
+
+        return cls(
+            originals_bucket,
+            derived_bucket,
+            client(budget.read_timeout_ms, budget.max_attempts),
+            client(budget.derived_read_timeout_ms, 1),
         )
-        client = boto3.client("s3", endpoint_url=endpoint_url, config=config)
-        return cls(originals_bucket, derived_bucket, client)
 
     def get_original(self, key: str, max_bytes: int) -> StoredObject:
         """Fetch an original, refusing bodies over max_bytes before reading them."""
@@ -112,7 +198,7 @@ class S3Store:
             resp["Body"].close()
             raise TooLarge(f"original is over {max_bytes} bytes")
         try:
-            body = resp["Body"].read(max_bytes + 1)
+            body = _read_body(resp["Body"], max_bytes + 1)
         except Exception as exc:
             raise _s3_error(exc, "original") from None
         if len(body) > max_bytes:
@@ -132,14 +218,36 @@ class S3Store:
     def get_derived(self, key: str) -> StoredObject | None:
         """A stored variant, or None when there is none yet."""
         try:
-            resp = self.client.get_object(Bucket=self.derived_bucket, Key=key)
-            body = resp["Body"].read()
+            resp = self.derived_reads.get_object(Bucket=self.derived_bucket, Key=key)
+            body = _read_body(resp["Body"])
         except Exception as exc:
             error = _s3_error(exc, "variant")
             if isinstance(error, NotFound):
                 return None
             raise error from None
         return _from_s3(resp, body)
+
+    def original_etag(self, key: str) -> str | None:
+        """HEAD the original: its ETag, or None when there is none (any more)."""
+        try:
+            resp = self.client.head_object(Bucket=self.originals_bucket, Key=key)
+        except Exception as exc:
+            error = _s3_error(exc, "original")
+            if isinstance(error, NotFound):
+                return None
+            raise error from None
+        return unquote_etag(resp.get("ETag", ""))
+
+    def derived_metadata(self, key: str) -> dict[str, str] | None:
+        """HEAD a variant: its user metadata, or None when it is not stored."""
+        try:
+            resp = self.client.head_object(Bucket=self.derived_bucket, Key=key)
+        except Exception as exc:
+            error = _s3_error(exc, "variant")
+            if isinstance(error, NotFound):
+                return None
+            raise error from None
+        return dict(resp.get("Metadata", {}))
 
     def put_derived(self, key: str, obj: StoredObject, cache_control: str) -> None:
         """Write a variant with the headers CloudFront will serve it with."""
@@ -189,6 +297,25 @@ class S3Store:
         return failed
 
 
+def unquote_etag(etag: str) -> str:
+    """An ETag without its quotes (how variants record their original's)."""
+    return etag.strip().strip('"')
+
+
+def _read_body(stream: Any, limit: int | None = None) -> bytes:
+    """A response body read in chunks (at most ``limit`` bytes), the deadline between them."""
+    parts: list[bytes] = []
+    total = 0
+    while limit is None or total < limit:
+        chunk = stream.read(READ_CHUNK if limit is None else min(READ_CHUNK, limit - total))
+        if not chunk:
+            break
+        parts.append(chunk)
+        total += len(chunk)
+        check_deadline()
+    return b"".join(parts)
+
+
 def _from_s3(resp: dict[str, Any], body: bytes) -> StoredObject:
     """A StoredObject from a GetObject answer whose body was already read."""
     return StoredObject(
@@ -202,6 +329,8 @@ def _from_s3(resp: dict[str, Any], body: bytes) -> StoredObject:
 
 def _s3_error(exc: Exception, what: str) -> Exception:
     """Translate boto/botocore failures into the project's errors."""
+    if isinstance(exc, OriginError):  # already ours: the deadline, a limit
+        return exc
     from botocore.exceptions import (
         ClientError,
         ConnectionError,
@@ -227,7 +356,12 @@ def _s3_error(exc: Exception, what: str) -> Exception:
 
 
 class LocalStore:
-    """Originals and variants in two directories; no key ever resolves outside its root."""
+    """Originals and variants in two directories; no key ever resolves outside its root.
+
+    Local originals change without events (a photo edited in place), so a variant whose
+    recorded source ETag (a hash of the original's size and mtime) is not the original's
+    current one is stale: ``get_derived`` answers None and the next request renders anew.
+    """
 
     def __init__(self, originals_dir: str | Path, derived_dir: str | Path) -> None:
         self.originals = Path(originals_dir).resolve()
@@ -261,9 +395,37 @@ class LocalStore:
             if _name_too_long(exc):
                 raise NotFound("no such original") from None
             raise StorageError("storage failed") from None
-        tag = hashlib.md5(f"{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()
         modified = datetime.fromtimestamp(int(stat.st_mtime), UTC)
-        return StoredObject(body, etag=f'"{tag}"', last_modified=modified)
+        return StoredObject(body, etag=f'"{_file_etag(stat)}"', last_modified=modified)
+
+    def original_etag(self, key: str) -> str | None:
+        """The original file's ETag from its size and mtime (never read), or None."""
+        try:
+            path = self._path(self.originals, key)
+            stat = path.stat()
+        except (NotFound, OSError):
+            return None
+        return _file_etag(stat) if path.is_file() else None
+
+    def derived_metadata(self, key: str) -> dict[str, str] | None:
+        """A variant's recorded metadata (its sidecar), or None when it is not stored."""
+        meta = self._sidecar(key)
+        return None if meta is None else dict(meta.get("metadata", {}))
+
+    def _sidecar(self, key: str) -> dict[str, Any] | None:
+        path = self._path(self.derived, key)
+        try:
+            if not path.is_file():
+                return None
+            return json.loads(path.with_name(path.name + ".meta.json").read_text())
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return None
+        except OSError as exc:
+            if _name_too_long(exc):
+                return None
+            raise StorageError("storage failed") from None
+        except ValueError:
+            raise StorageError("storage failed") from None
 
     def peek_original(self, key: str, size: int) -> bytes:
         """The first `size` bytes of an original file."""
@@ -292,6 +454,10 @@ class LocalStore:
             raise StorageError("storage failed") from None
         except ValueError:
             raise StorageError("storage failed") from None
+        owner = owner_of(key)
+        recorded = meta.get("metadata", {}).get(SOURCE_ETAG)
+        if owner is not None and (not recorded or recorded != self.original_etag(owner)):
+            return None  # rendered from another version of the original (or none recorded)
         modified = datetime.fromtimestamp(int(path.stat().st_mtime), UTC)
         return StoredObject(
             body,
@@ -347,6 +513,11 @@ class LocalStore:
         return failed
 
 
+def _file_etag(stat: os.stat_result) -> str:
+    """A local original's ETag: changes whenever its size or mtime (in ns) does."""
+    return hashlib.md5(f"{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()
+
+
 def _name_too_long(exc: OSError) -> bool:
     """A path segment over the filesystem's limit (often 255 bytes): no such file can exist."""
     return exc.errno == errno.ENAMETOOLONG
@@ -372,5 +543,8 @@ def build_store(settings: Settings) -> ImageStore:
     if settings.originals_dir:
         return LocalStore(settings.originals_dir, settings.derived_dir or "/tmp/image-origin")
     return S3Store.create(
-        settings.originals_bucket, settings.derived_bucket, settings.s3_endpoint_url
+        settings.originals_bucket,
+        settings.derived_bucket,
+        settings.s3_endpoint_url,
+        settings.storage,
     )

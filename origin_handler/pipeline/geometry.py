@@ -91,8 +91,15 @@ def scaled_box(
     return (left * rx, top * ry, min(right * rx, now[0]), min(bottom * ry, now[1]))
 
 
-def draft_scale(output_scale: float) -> int:
-    """The largest DCT reduction (1, 2, 4, 8) that keeps its headroom over the output."""
+def draft_scale(output_scale: float, fine: bool = False) -> int:
+    """The largest DCT reduction (1, 2, 4, 8) that keeps its headroom over the output.
+
+    ``fine`` (auto:high, q ≥ 90): none. The 1/2 IDCT loses fine luma texture whatever the
+    headroom: lossless w640 output after it scored 87.8–97.3 SSIMULACRA2 against a full
+    decode on camera photos (docs/benchmarks.md, "Decode loss"), visible at those levels.
+    """
+    if fine:
+        return 1
     best = 1
     for reduction, headroom in DRAFT_HEADROOM.items():
         if output_scale * reduction * headroom <= 1:

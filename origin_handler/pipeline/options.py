@@ -18,3 +18,7 @@ class RenderOptions:
     fit: str | None
     quality: int
     format: str
+    # q=auto: a level of pipeline/autoquality.LEVELS (``quality`` is then unused), and an
+    # encoder quality that met it at another width of the same original (the first try).
+    auto: str | None = None
+    hint: int | None = None

@@ -11,7 +11,7 @@ from PIL import Image, ImageMath, UnidentifiedImageError
 from ..errors import EncodeError, TooLarge, Undecodable, UnsupportedFormat
 from ..policy import ORIGINAL_FAMILY, Policy, load_policy
 from ..settings import Limits
-from . import passthrough
+from . import autoquality, passthrough
 from .colour import to_srgb
 from .formats import ALLOWED_DECODERS, ENCODERS, SOURCE_FAMILY, Encoder, sniff
 from .geometry import ORIENT, Plan, draft_scale, plan, scaled_box, upright
@@ -22,6 +22,9 @@ from .resample import resize
 # The pixel limit is ours (Limits.max_source_pixels, checked from the header right after
 # Image.open, which allocates no pixels); Pillow's fixed bomb check would override it.
 Image.MAX_IMAGE_PIXELS = None
+
+# Explicit q from which JPEGs are decoded at full scale (geometry.draft_scale's ``fine``).
+FINE_DECODE_QUALITY = 90
 
 # What Pillow's decoders raise on bad data (the AVIF plugin raises RuntimeError); found
 # by tests/test_transform.py's mutation test, which feeds damaged files of every format.
@@ -47,6 +50,10 @@ class Rendered:
     height: int
     passthrough: bool = False
     timings: dict[str, float] = field(default_factory=dict)
+    # q=auto: the encoder quality chosen, its estimated SSIMULACRA2 and the encodes it took.
+    quality: int | None = None
+    score: float | None = None
+    encodes: int = 1
 
 
 class _Clock:
@@ -91,7 +98,7 @@ def render(
         recoloured = False
         clock.lap("resize")
     else:
-        picture, recoloured = _render_frame(im, orientation, geometry, clock)
+        picture, recoloured = _render_frame(im, orientation, geometry, clock, _fine(options))
         pictures, durations = [picture], []
     source_alpha = any(_has_alpha(p) for p in pictures)
     out_format = options.format
@@ -99,8 +106,15 @@ def render(
         out_format = "png" if source_alpha else "jpeg"
     encoder = ENCODERS[out_format]
     pictures = [_finish(p, encoder.alpha, source_alpha, geometry, background) for p in pictures]
-    # A GIF without a loop extension plays once; 0 would make it loop forever.
-    body = _encode(pictures, durations, encoder, options.quality, im.info.get("loop", 1))
+    choice = None
+    if options.auto and encoder.quality is not None and len(pictures) == 1:
+        encoders = {f: _encoder_at(pictures[0], ENCODERS[f]) for f in (out_format, "jpeg")}
+        choice = autoquality.choose(pictures[0], out_format, options.auto, encoders, options.hint)
+        body = choice.body
+        clock.lap("search")
+    else:  # PNG (lossless: q=auto means nothing more) and animations: the fixed quality
+        # A GIF without a loop extension plays once; 0 would make it loop forever.
+        body = _encode(pictures, durations, encoder, options.quality, im.info.get("loop", 1))
     width, height = pictures[0].size
     untouched = (
         SOURCE_FAMILY.get(source_format) == out_format
@@ -120,6 +134,9 @@ def render(
         height,
         served_original,
         clock.laps,
+        choice.quality if choice else None,
+        choice.score if choice else None,
+        choice.encodes if choice else 1,
     )
 
 
@@ -178,8 +195,15 @@ def _load(im: Image.Image) -> None:
         raise _decode_error(exc, im.format or "image") from None
 
 
+def _fine(options: RenderOptions) -> bool:
+    """Whether the request's level can see the 1/2-scale JPEG decode's loss (≥ 95 needed)."""
+    if options.auto:
+        return autoquality.LEVELS[options.auto] >= autoquality.FINE_DECODE_TARGET
+    return options.quality >= FINE_DECODE_QUALITY
+
+
 def _render_frame(
-    im: Image.Image, orientation: int, geometry: Plan, clock: _Clock
+    im: Image.Image, orientation: int, geometry: Plan, clock: _Clock, fine: bool = False
 ) -> tuple[Image.Image, bool]:
     """Decode (drafting JPEGs in the DCT domain), orient, resize, convert to sRGB.
 
@@ -187,7 +211,7 @@ def _render_frame(
     """
     full = upright(im.size, orientation)
     if im.format == "JPEG":
-        reduction = draft_scale(geometry.scale)
+        reduction = draft_scale(geometry.scale, fine)
         if reduction > 1:
             # max(1, …): Pillow divides by the requested size (a 1 px high JPEG was a 500).
             im.draft(im.mode, (max(1, im.size[0] // reduction), max(1, im.size[1] // reduction)))
@@ -311,15 +335,28 @@ def _pad(
     return canvas
 
 
+def _encoder_at(frame: Image.Image, encoder: Encoder) -> autoquality.Encode:
+    """Encode one frame at the encoder's own quality (what the q=auto search varies)."""
+    if encoder.pil_format in ("WEBP", "AVIF") and frame.mode in ("L", "LA"):
+        frame = frame.convert("RGBA" if frame.mode == "LA" else "RGB")
+    if encoder.pil_format == "JPEG" and frame.mode in ("RGBA", "LA"):
+        frame = frame.convert("RGB")  # the AVIF search's JPEG proxy: colour is what it judges
+    return lambda quality: _save([frame], encoder, {**encoder.params, "quality": quality})
+
+
 def _encode(
     frames: list[Image.Image], durations: list[int], encoder: Encoder, quality: int, loop: int
 ) -> bytes:
     if encoder.pil_format in ("WEBP", "AVIF") and frames[0].mode in ("L", "LA"):
         frames = [f.convert("RGBA" if f.mode == "LA" else "RGB") for f in frames]
-    out = io.BytesIO()
     params = encoder.save_params(quality)
     if len(frames) > 1:
         params.update(save_all=True, append_images=frames[1:], duration=durations, loop=loop)
+    return _save(frames, encoder, params)
+
+
+def _save(frames: list[Image.Image], encoder: Encoder, params: dict) -> bytes:
+    out = io.BytesIO()
     try:
         frames[0].save(out, encoder.pil_format, **params)
     except (KeyError, OSError, ValueError, RuntimeError) as exc:

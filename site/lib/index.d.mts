@@ -1,24 +1,32 @@
-// Types for image-url.mjs. Unions below follow the default origin_handler/policy.json;
-// a custom policy passed to createImageUrls() is checked at run time, not by these types.
+// Types for index.mjs. The unions below are derived from the policy shipped in this
+// package (policy.d.mts, generated from origin_handler/policy.json); a custom policy passed
+// to createImageUrls() is checked at run time, not by these types.
+import type shippedPolicy from './policy.mjs';
 
-export type ImageFormat = 'avif' | 'webp' | 'jpeg' | 'jpg' | 'png' | 'auto';
-export type ImageFit = 'cover' | 'contain' | 'inside';
+type Shipped = typeof shippedPolicy;
 
-/** The shared policy file (origin_handler/policy.json). */
+/** A width of the policy: the only widths the origin serves (others are snapped up). */
+export type PolicyWidth = Shipped['widths'][number];
+/** `format=` values: the policy formats, their aliases (`jpg`) and `auto`. */
+export type ImageFormat = Shipped['formats'][number] | keyof Shipped['format_aliases'] | 'auto';
+/** `fit=` values of the policy. */
+export type ImageFit = Shipped['fits'][number];
+
+/** The shape of a policy file (origin_handler/policy.json). */
 export interface ImagePolicy {
-  widths: readonly number[];
-  heights: readonly number[];
-  quality: { min: number; max: number; step: number; default: number };
-  formats: readonly string[];
-  format_aliases?: Readonly<Record<string, string>>;
-  negotiated: readonly string[];
-  fits: readonly string[];
-  default_fit: string;
-  max_key_bytes?: number;
+  readonly widths: readonly number[];
+  readonly heights: readonly number[];
+  readonly quality: { readonly min: number; readonly max: number; readonly step: number; readonly default: number };
+  readonly formats: readonly string[];
+  readonly format_aliases?: Readonly<Record<string, string>>;
+  readonly negotiated: readonly string[];
+  readonly fits: readonly string[];
+  readonly default_fit: string;
+  readonly max_key_bytes?: number;
 }
 
 export interface ImageOptions {
-  /** CSS pixels are not meant: the intrinsic width wanted; snapped UP to a policy width. */
+  /** Intrinsic width wanted (image pixels, not CSS pixels); snapped UP to a policy width. */
   width?: number;
   /** Snapped UP to a policy height. */
   height?: number;
@@ -37,43 +45,37 @@ export interface SrcSetOptions {
   format?: ImageFormat;
 }
 
-/** Exactly what Next.js passes to a custom loader (`images.loader: 'custom'`). */
-export interface ImageLoaderProps {
-  src: string;
-  width: number;
-  quality?: number;
-}
-
 export interface ImageUrlConfig {
-  /** Origin and optional path prefix for path srcs, e.g. 'https://cdn.example.com'. Default '' (root-relative URLs). */
-  baseUrl?: string;
-  /** Defaults to the shared policy file. */
+  /**
+   * Required. Origin and optional path prefix for path srcs, e.g. 'https://cdn.example.com'.
+   * '' gives root-relative URLs: only for pages served from the same origin as the images.
+   */
+  baseUrl: string;
+  /** Defaults to the policy shipped in this package. */
   policy?: ImagePolicy;
 }
 
 export interface ImageUrls {
   imageUrl(src: string, options?: ImageOptions): string;
   srcSet(src: string, options?: SrcSetOptions): string;
-  imageLoader(props: ImageLoaderProps): string;
   /** Policy widths, ascending. */
   readonly widths: readonly number[];
   /** Policy heights, ascending. */
   readonly heights: readonly number[];
 }
 
-/** Thrown for a src or option the edge would reject with 400; `message` is the edge's message. */
+/** Thrown for a src or option the edge would reject with 400 (the edge's message), or a bad config. */
 export class ImageUrlError extends Error {
   name: 'ImageUrlError';
 }
 
-export const policy: ImagePolicy;
-export function createImageUrls(config?: ImageUrlConfig): ImageUrls;
+/** The policy shipped in this package (a copy of origin_handler/policy.json). */
+export const policy: Shipped;
+export function createImageUrls(config: ImageUrlConfig): ImageUrls;
 
 /** Root-relative public URL of one variant, e.g. '/photos/cat.jpg?w=640'. */
 export function imageUrl(src: string, options?: ImageOptions): string;
-/** `srcset` value using policy widths only, e.g. '/a.jpg?w=640 640w, /a.jpg?w=750 750w'. */
+/** Root-relative `srcset` value using policy widths only, e.g. '/a.jpg?w=640 640w, /a.jpg?w=750 750w'. */
 export function srcSet(src: string, options?: SrcSetOptions): string;
-/** Next.js custom loader producing root-relative URLs. */
-export function imageLoader(props: ImageLoaderProps): string;
-export const widths: readonly number[];
-export default imageLoader;
+/** Policy widths, ascending. */
+export const widths: readonly PolicyWidth[];

@@ -1,16 +1,12 @@
-// Image URLs for the site: imageUrl(), srcSet() and a Next.js custom loader, built from
-// the same policy file the CloudFront Function and the Python origin read.
+// Image URLs for the site: imageUrl() and srcSet(), built from the same policy the
+// CloudFront Function and the Python origin read (origin_handler/policy.json, copied into
+// this package as policy.mjs when it is packed; a test fails when the copy drifts).
 //
 // Every URL is in normalized public form: `/<key>?w=&h=&fit=&q=&format=` with width and
 // height already snapped up to the allow-list, quality snapped to the step, defaults left
 // out (q=<default>, fit=<default>, format=auto). One variant = one URL, so the browser
 // cache and the CDN cache agree. Format is left to the edge (Accept) unless asked for.
-//
-// The policy is imported as JSON with an import attribute (`with { type: 'json' }`):
-// one source of truth with no generated copy to go stale. Node >= 18.20/20.10,
-// TypeScript >= 5.3, webpack 5, Vite/Rollup 4 and esbuild understand it. A bundler that
-// does not can use createImageUrls({ policy }) with the JSON imported its own way.
-import defaultPolicy from '../origin_handler/policy.json' with { type: 'json' };
+import defaultPolicy from './policy.mjs';
 
 export const policy = defaultPolicy;
 
@@ -23,6 +19,8 @@ export class ImageUrlError extends Error {
 }
 
 const ABSOLUTE = /^(?:[a-z][a-z0-9+.-]*:)?\/\//i;
+// Inline and in-memory images: there is no original on the origin to resize.
+const INLINE = /^\s*(?:data|blob):/i;
 const CONTROL = /[\x00-\x1f\x7f]/;
 
 // Python quote(seg, safe=''): only RFC 3986 unreserved characters stay literal.
@@ -38,26 +36,26 @@ function snapUp(value, allowed) {
 }
 
 /**
- * Build imageUrl / srcSet / imageLoader for one CDN.
- * @param {{ baseUrl?: string, policy?: object }} [config]
- *   baseUrl: origin (and optional path prefix) put in front of path srcs, e.g.
- *   'https://cdn.example.com'; '' keeps root-relative URLs. Absolute srcs keep their own.
+ * Build imageUrl / srcSet for one CDN.
+ * @param {{ baseUrl: string, policy?: object }} config
+ *   baseUrl (required): origin (and optional path prefix) put in front of path srcs, e.g.
+ *   'https://cdn.example.com'. Pass '' explicitly only when the pages and the images are
+ *   served from one origin (root-relative URLs). Absolute srcs keep their own origin.
  */
-export function createImageUrls({ baseUrl = '', policy: p = defaultPolicy } = {}) {
+export function createImageUrls({ baseUrl, policy: p = defaultPolicy } = {}) {
   const widths = [...p.widths].sort((a, b) => a - b);
   const heights = [...p.heights].sort((a, b) => a - b);
   const q = p.quality;
   const maxKeyBytes = p.max_key_bytes ?? 1024;
   const aliases = p.format_aliases ?? {};
-  const base = baseUrl ? new URL(baseUrl) : null;
-  if (base && (base.search || base.hash)) {
-    throw new ImageUrlError('baseUrl must not have a query or fragment');
-  }
+  const base = baseOf(baseUrl);
 
   function validateKey(key) {
     if (!key) throw new ImageUrlError('missing image key');
-    if (new TextEncoder().encode(key).length > maxKeyBytes) {
-      throw new ImageUrlError(`key longer than ${maxKeyBytes} bytes`);
+    // The edge bounds the key's ~XX-escaped form (the derived object key), whose length is
+    // the percent-encoded one with each '~' counted as an escape too.
+    if (key.split('/').map(encodeSegment).join('/').replace(/~/g, '~7E').length > maxKeyBytes) {
+      throw new ImageUrlError(`escaped key longer than ${maxKeyBytes} bytes`);
     }
     if (CONTROL.test(key)) throw new ImageUrlError('control character in key');
     if (key.includes('\\')) throw new ImageUrlError('backslash in key');
@@ -88,6 +86,11 @@ export function createImageUrls({ baseUrl = '', policy: p = defaultPolicy } = {}
 
   function location(src) {
     if (typeof src !== 'string' || src === '') throw new ImageUrlError('missing image key');
+    if (INLINE.test(src)) {
+      throw new ImageUrlError(
+        'data: and blob: URLs are not images on the origin: use them as the src directly',
+      );
+    }
     checkRawPath(src);
     let origin;
     let pathname;
@@ -167,14 +170,35 @@ export function createImageUrls({ baseUrl = '', policy: p = defaultPolicy } = {}
     return chosen.map((w) => `${imageUrl(src, { width: w, quality: qual, format: fmt })} ${w}w`).join(', ');
   }
 
-  /** Next.js custom loader (images.loader: 'custom', loaderFile). */
-  function imageLoader({ src, width, quality: qual }) {
-    return imageUrl(src, { width, quality: qual });
-  }
-
-  return { imageUrl, srcSet, imageLoader, widths, heights };
+  return { imageUrl, srcSet, widths, heights };
 }
 
-const defaults = createImageUrls();
-export const { imageUrl, srcSet, imageLoader, widths } = defaults;
-export default imageLoader;
+// A missing base URL would silently give root-relative URLs that the site's own server
+// answers with 404; an unparsable one would fail on the first image, far from its cause.
+function baseOf(baseUrl) {
+  if (baseUrl === '') return null;
+  if (typeof baseUrl !== 'string') {
+    throw new ImageUrlError(
+      `createImageUrls: baseUrl is ${baseUrl == null ? 'missing' : `a ${typeof baseUrl}`}: ` +
+        "give the CDN origin, e.g. 'https://cdn.example.com' ('' only when the pages and " +
+        'the images share one origin)',
+    );
+  }
+  let base;
+  try {
+    base = new URL(baseUrl);
+  } catch {
+    base = null;
+  }
+  if (!base || (base.protocol !== 'https:' && base.protocol !== 'http:')) {
+    throw new ImageUrlError(`baseUrl must be an absolute http(s) URL such as https://cdn.example.com, got ${JSON.stringify(baseUrl)}`);
+  }
+  if (base.search || base.hash) {
+    throw new ImageUrlError('baseUrl must not have a query or fragment');
+  }
+  return base;
+}
+
+// Root-relative URLs (baseUrl ''), for pages served from the same origin as the images.
+const defaults = createImageUrls({ baseUrl: '' });
+export const { imageUrl, srcSet, widths } = defaults;

@@ -1,20 +1,21 @@
-// URL builder: shapes of the URLs, the Next.js loader contract, and that every URL it
-// builds is accepted by the real CloudFront Function and names the variant asked for.
+// URL builder: shapes of the URLs, configuration errors, and that every URL it builds is
+// accepted by the real CloudFront Function (cloudfront/) and names the variant asked for.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'node:test';
 import vm from 'node:vm';
 
-import { ROOT, buildViewerRequest } from '../build.mjs';
-import * as mod from '../image-url.mjs';
+import { ROOT, buildViewerRequest } from '../../cloudfront/build.mjs';
+import * as mod from '../lib/index.mjs';
 
-const { createImageUrls, imageLoader, imageUrl, ImageUrlError, srcSet } = mod;
+const { createImageUrls, imageUrl, ImageUrlError, srcSet } = mod;
 const policyFile = JSON.parse(readFileSync(join(ROOT, 'origin_handler', 'policy.json'), 'utf8'));
 const CHROME = 'image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8';
 
 const realm = vm.createContext({});
-vm.runInContext(buildViewerRequest(), realm);
+// The deployed function (cloudfront/build.mjs: the template with the policy injected).
+vm.runInContext(await buildViewerRequest(), realm);
 vm.runInContext(readFileSync(join(ROOT, 'cloudfront', 'vector-harness.js'), 'utf8'), realm);
 
 /** What the edge makes of a URL the builder produced. */
@@ -79,7 +80,9 @@ test('what the edge would reject throws with the edge message', () => {
     [['/a%00.jpg'], 'control character in key'],
     [[''], 'missing image key'],
     [['/'], 'missing image key'],
-    [[`/${'a'.repeat(961)}`], 'key longer than 960 bytes'],
+    [[`/${'a'.repeat(961)}`], 'escaped key longer than 960 bytes'],
+    [[`/${'ü'.repeat(161)}`], 'escaped key longer than 960 bytes'],
+    [[`/${'~'.repeat(321)}`], 'escaped key longer than 960 bytes'],
     [['/a.jpg', { width: 0 }], 'invalid w: expected a whole number from 1'],
     [['/a.jpg', { height: -1 }], 'invalid h: expected a whole number from 1'],
     [['/a.jpg', { width: Number.NaN }], 'invalid w: expected a whole number from 1'],
@@ -109,17 +112,22 @@ test('srcSet uses policy widths only, snapped and deduplicated', () => {
   assert.throws(() => srcSet('/p/c.jpg', { widths: [] }), ImageUrlError);
 });
 
-test('imageLoader has the Next.js custom loader signature', () => {
-  assert.equal(mod.default, imageLoader);
-  assert.equal(imageLoader.length, 1);
-  assert.equal(imageLoader({ src: '/p/c.jpg', width: 828 }), '/p/c.jpg?w=828');
-  assert.equal(imageLoader({ src: '/p/c.jpg', width: 828, quality: 50 }), '/p/c.jpg?w=828&q=50');
-  // next/image warns when a loader ignores width; ours always puts it in the URL.
-  for (const width of [16, 640, 3840]) {
-    assert.match(imageLoader({ src: '/p/c.jpg', width, quality: 75 }), new RegExp(`[?&]w=${width}(&|$)`));
+test('a missing or unusable base URL is an error, not root-relative URLs', () => {
+  for (const config of [undefined, {}, { baseUrl: undefined }, { baseUrl: null }]) {
+    assert.throws(() => createImageUrls(config), { name: 'ImageUrlError', message: /baseUrl is missing: give the CDN origin/ });
   }
+  for (const baseUrl of ['cdn.example.com', '/images', 'ftp://cdn.example.com']) {
+    assert.throws(() => createImageUrls({ baseUrl }), { name: 'ImageUrlError', message: /baseUrl must be an absolute http\(s\) URL/ }, baseUrl);
+  }
+  assert.equal(createImageUrls({ baseUrl: '' }).imageUrl('/a.jpg', { width: 640 }), '/a.jpg?w=640');
+});
+
+test('data: and blob: sources are refused, not turned into keys', () => {
   const cdn = createImageUrls({ baseUrl: 'https://cdn.example.com' });
-  assert.equal(cdn.imageLoader({ src: '/p/c.jpg', width: 640 }), 'https://cdn.example.com/p/c.jpg?w=640');
+  for (const src of ['data:image/png;base64,iVBORw0KGgo=', 'DATA:image/gif;base64,R0lGOD', 'blob:https://site.example/1c9d']) {
+    assert.throws(() => cdn.imageUrl(src, { width: 640 }), { name: 'ImageUrlError', message: /data: and blob: URLs are not images on the origin/ }, src);
+    assert.throws(() => cdn.srcSet(src), ImageUrlError, src);
+  }
 });
 
 test('every URL the builder makes is accepted at the edge as the variant asked for', () => {
@@ -151,17 +159,6 @@ test('every URL the builder makes is accepted at the edge as the variant asked f
   }
   // One URL per variant: distinct URLs never map to the same cache key.
   assert.equal(new Set(byUrl.values()).size, byUrl.size);
-});
-
-test('.d.ts declares every runtime export', () => {
-  const dts = readFileSync(join(ROOT, 'cloudfront', 'image-url.d.ts'), 'utf8');
-  for (const name of Object.keys(mod)) {
-    if (name === 'default') {
-      assert.match(dts, /export default imageLoader;/);
-    } else {
-      assert.match(dts, new RegExp(`export (?:const|function|class) ${name}\\b`), name);
-    }
-  }
 });
 
 test('paths URL parsing would silently rewrite are refused, not redirected to another image', () => {

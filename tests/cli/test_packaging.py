@@ -87,9 +87,7 @@ def test_arm64_zip_holds_aarch64_pillow_with_avif(arm64_zip: Path):
                 *package.glob("lifecycle/*.py"),
             ]
         }
-        shipped = {
-            n for n in names if n.startswith("origin_handler/") and "/__pycache__/" not in n
-        }
+        shipped = {n for n in names if n.startswith("origin_handler/") and "/__pycache__/" not in n}
         assert shipped == expected
         assert "origin_handler/origin/lambda_function.py" in shipped
         assert "origin_handler/lifecycle/lambda_function.py" in shipped

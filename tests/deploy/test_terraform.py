@@ -209,32 +209,24 @@ def test_environment_matches_settings(root_module: Module):
     assert not missing, f"settings.py reads {missing} but Terraform never sets them"
 
 
-def test_viewer_request_function_is_injected_with_the_policy(root_module: Module):
+def test_viewer_request_function_is_the_built_artefact(root_module: Module):
+    """Terraform uploads the committed, minified build (cloudfront/build.mjs), read with file().
+
+    That the artefact is what the template and the policy build to is the node drift test's
+    job (cloudfront/test/build.test.mjs); its size budget is viewer-request.test.mjs's.
+    """
     body = root_module.resources[("aws_cloudfront_function", "viewer_request")]
     assert _first(body["runtime"]) == "cloudfront-js-2.0"
     code = str(_first(body["code"]))
     local = REF_LOCAL.fullmatch(code.strip("${}"))
     if local:
         code = str(_first(root_module.locals[local.group(1)]))
-    call = re.search(
-        # {'policy_json': '${file("...")}'} (hcl2 < 8) or {policy_json = file("...")} (>= 8)
-        r'templatefile\("\$\{path\.module\}/([^"]+)",\s*\{\s*'
-        r"(?:'policy_json':\s*'\$\{|policy_json\s*=\s*)"
-        r'file\("\$\{path\.module\}/([^"]+)"\)(?:\}\')?\s*\}\)',
-        code,
-    )
-    assert call, f"code is not templatefile(<tpl>, {{ policy_json = file(<policy>) }}): {code}"
-    template = (TERRAFORM / call.group(1)).resolve()
-    policy = (TERRAFORM / call.group(2)).resolve()
-    assert template == ROOT / "cloudfront" / "viewer-request.js.tftpl"
-    assert policy == ROOT / "origin_handler" / "policy.json"
-    assert template.is_file(), f"{template.relative_to(ROOT)} missing"
-    json.loads(policy.read_text())
-    text = template.read_text()
-    # templatefile() reads every ${...} and %{...}: the policy must be the only one.
-    interpolations = re.findall(r"(?<!\$)\$\{([^}]*)\}", text)
-    assert interpolations == ["policy_json"], f"template placeholders: {interpolations}"
-    assert not re.search(r"(?<!%)%\{", text), "template holds a %{ directive"
+    path = re.fullmatch(r'\$\{file\("\$\{path\.module\}/([^"]+)"\)\}', code)
+    assert path, f"code is not file(<artefact>): {code}"
+    artefact = (TERRAFORM / path.group(1)).resolve()
+    assert artefact == ROOT / "cloudfront" / "viewer-request.min.js"
+    assert artefact.is_file(), f"{artefact.relative_to(ROOT)} missing: node cloudfront/build.mjs"
+    assert len(artefact.read_bytes()) <= 6 * 1024
     assert (
         "aws_cloudfront_function.viewer_request.arn" in _associations(root_module)["viewer-request"]
     )

@@ -79,10 +79,17 @@ PLANS: dict[str, dict] = {
         "max_frames": 1,
         "max_animated_pixels": 1000000,
         "max_response_bytes": 65536,
+        "storage_budget": {
+            "connect_timeout_ms": 1,
+            "read_timeout_ms": 1,
+            "max_attempts": 1,
+            "derived_read_timeout_ms": 1,
+            "reserve_ms": 3,
+        },
         "price_class": "PriceClass_100",
         "aliases": [],
         "acm_certificate_arn": CERT,
-        "cors_allowed_origins": ["*"],
+        "cors_allowed_origins": [],
         "access_logs_bucket": "l.s3.amazonaws.com",
         "web_acl_id": WAF,
         "events_memory_size": 256,
@@ -119,6 +126,13 @@ PLANS: dict[str, dict] = {
         "max_frames": 10000,
         "max_animated_pixels": 1000000000,
         "max_response_bytes": 6291456,
+        "storage_budget": {
+            "connect_timeout_ms": 60000,
+            "read_timeout_ms": 60000,
+            "max_attempts": 10,
+            "derived_read_timeout_ms": 60000,
+            "reserve_ms": 120001,
+        },
         "price_class": "PriceClass_All",
         "aliases": ["*.example.com", "a" * 63 + ".example.com"],
         "acm_certificate_arn": CERT,
@@ -188,6 +202,11 @@ BAD_VALUES: dict[str, tuple[str, object]] = {
     "max_animated_pixels_high": ("max_animated_pixels", 1000000001),
     "max_response_bytes_low": ("max_response_bytes", 65535),
     "max_response_bytes_high": ("max_response_bytes", 6291457),
+    "storage_budget_timeout_low": ("storage_budget", {"read_timeout_ms": 0}),
+    "storage_budget_timeout_high": ("storage_budget", {"derived_read_timeout_ms": 60001}),
+    "storage_budget_attempts_low": ("storage_budget", {"max_attempts": 0}),
+    "storage_budget_attempts_high": ("storage_budget", {"max_attempts": 11}),
+    "storage_budget_reserve_low": ("storage_budget", {"reserve_ms": 3000}),
     "price_class": ("price_class", "PriceClass_300"),
     "aliases_uppercase": ("aliases", ["CDN.example.com"]),
     "aliases_long_label": ("aliases", ["a" * 64 + ".example.com"]),
@@ -326,12 +345,16 @@ def module_block(label: str, source: str, zip_path: str, inputs: dict) -> str:
     return "\n".join([*lines, "}", ""])
 
 
-def provider_block(endpoint: str, region: str | None = "eu-west-1") -> str:
-    services = ("s3", "iam", "sqs", "lambda", "cloudfront", "sts", "logs")
+def provider_block(
+    endpoint: str, region: str | None = "eu-west-1", alias: str | None = None
+) -> str:
+    services = ("s3", "iam", "sqs", "lambda", "cloudfront", "sts", "logs", "wafv2")
     endpoints = "\n".join(f"    {s} = {hcl(endpoint)}" for s in services)
     region_line = f"  region                      = {hcl(region)}\n" if region else ""
+    alias_line = f"  alias                       = {hcl(alias)}\n" if alias else ""
     return (
         'provider "aws" {\n'
+        f"{alias_line}"
         f"{region_line}"
         '  access_key                  = "testing"\n'
         '  secret_key                  = "testing"\n'
@@ -442,11 +465,20 @@ def _validate_module(ws: Workspace) -> dict:
 def _example(ws: Workspace, endpoint: str) -> dict:
     ws.init(ws.example)
     validated = json.loads(ws.ok(ws.example, "validate", "-json").stdout)
-    # Same example, its provider pointed at moto (an override file merges into its block).
-    (ws.example / "moto_override.tf").write_text(provider_block(endpoint, region=None))
+    # Same example, its providers pointed at moto (an override file merges into its blocks).
+    (ws.example / "moto_override.tf").write_text(
+        provider_block(endpoint, region=None)
+        + provider_block(endpoint, region=None, alias="us_east_1")
+    )
     ws.ok(ws.example, "plan", "-input=false", "-lock=false", "-out=tfplan")
     plan = json.loads(ws.ok(ws.example, "show", "-json", "tfplan").stdout)
-    return {"validate": validated, "plan": plan}
+    limited = ("-var", "rate_limit_per_5_minutes=1000")
+    ws.ok(ws.example, "plan", "-input=false", "-lock=false", *limited, "-out=tfplan-waf")
+    waf = json.loads(ws.ok(ws.example, "show", "-json", "tfplan-waf").stdout)
+    too_low = ws.run(
+        ws.example, "plan", "-input=false", "-lock=false", "-var", "rate_limit_per_5_minutes=9"
+    )
+    return {"validate": validated, "plan": plan, "waf": waf, "too_low": too_low}
 
 
 def _plans(ws: Workspace, endpoint: str) -> dict:
@@ -616,6 +648,37 @@ def test_example_validates_and_plans(jobs):
     assert {tuple(c["change"]["actions"]) for c in managed} == {("create",)}
     assert plan["variables"]["region"]["value"] == "us-east-1"
     assert set(plan["planned_values"]["outputs"]) == {"cdn_domain_name", "originals_bucket_name"}
+    # Rate limit off by default: no web ACL, none attached.
+    assert not [c for c in managed if "wafv2" in c["type"]]
+    assert resources["aws_cloudfront_distribution.this"]["web_acl_id"] is None
+
+
+def test_example_rate_limit_plans_a_cloudfront_web_acl_that_answers_429(jobs):
+    example = result(jobs, "example")
+    acl = planned(example["waf"], "rate_limit[0]")["aws_wafv2_web_acl.this"]
+    assert acl["scope"] == "CLOUDFRONT" and acl["name"] == "image-origin-rate-limit"
+    assert acl["default_action"][0]["allow"] and not acl["default_action"][0]["block"]
+    (rule,) = acl["rule"]
+    rate = rule["statement"][0]["rate_based_statement"][0]
+    assert (rate["limit"], rate["evaluation_window_sec"], rate["aggregate_key_type"]) == (
+        1000,
+        300,
+        "IP",
+    )
+    response = rule["action"][0]["block"][0]["custom_response"][0]
+    assert response["response_code"] == 429
+    assert response["response_header"] == [{"name": "Retry-After", "value": "300"}]
+    (body,) = acl["custom_response_body"]
+    assert body["key"] == response["custom_response_body_key"]
+    assert body["content"] == "429 too many requests\n" and body["content_type"] == "TEXT_PLAIN"
+    # The distribution gets the ACL's ARN, known only after apply.
+    changes = {c["address"]: c for c in example["waf"]["resource_changes"]}
+    dist = changes["module.image_origin.aws_cloudfront_distribution.this"]["change"]
+    assert dist["after_unknown"]["web_acl_id"] is True
+    # AWS WAF's lower bound is the module's validation, not a failed apply.
+    too_low = example["too_low"]
+    assert too_low.returncode != 0
+    assert "requests_per_window must be a whole number from 10" in too_low.stderr.replace("\n", " ")
 
 
 def test_every_validated_variable_is_planned_at_both_ends():
@@ -721,10 +784,19 @@ def test_plan_carries_the_inputs_through(jobs, label: str):
     if given["cors_allowed_origins"]:
         allowed = cors[0]["access_control_allow_origins"][0]["items"]
         assert sorted(allowed) == sorted(given["cors_allowed_origins"])
+        methods = cors[0]["access_control_allow_methods"][0]["items"]
+        assert sorted(methods) == ["GET", "HEAD", "OPTIONS"]
     else:
         assert cors == []
+    behaviour = dist["default_cache_behavior"][0]
+    assert sorted(behaviour["allowed_methods"]) == ["GET", "HEAD", "OPTIONS"]
+    assert sorted(behaviour["cached_methods"]) == ["GET", "HEAD", "OPTIONS"]
+    group = dist["origin_group"][0]["failover_criteria"][0]["status_codes"]
+    assert sorted(group) == [403, 404, 500, 502, 503, 504]
     assert resources["aws_cloudfront_function.viewer_request"]["runtime"] == "cloudfront-js-2.0"
-    assert "policy" in resources["aws_cloudfront_function.viewer_request"]["code"]
+    # The exact artefact cloudfront/build.mjs made (and the node tests ran) is what is uploaded.
+    artefact = (ROOT / "cloudfront" / "viewer-request.min.js").read_text(encoding="utf-8")
+    assert resources["aws_cloudfront_function.viewer_request"]["code"] == artefact
 
     # Events path.
     events = {k for k in resources if "events" in k}

@@ -6,6 +6,7 @@ import contextlib
 import copy
 import json
 import logging
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -33,10 +34,12 @@ from tests.lifecycle.support import (
     FakeCloudFront,
     aws,  # noqa: F401  (the moto fixture)
     derived_keys,
+    distribution_config,
     invalidated_paths,
     put_derived,
     tiny_jpeg,
 )
+from tests.stall_proxy import StallingProxy
 
 
 def fixture(name: str) -> dict[str, Any]:
@@ -316,8 +319,9 @@ def test_s3_notification_through_sqs_to_lambda_handler(aws, monkeypatch, log_lin
         },
     )
     key = "photos/red flower.jpg"
+    escaped = "photos/red~20flower.jpg"  # derived keys are the ~XX-escaped canonical URIs
     s3.put_object(Bucket=ORIGINALS, Key=key, Body=tiny_jpeg())
-    put_derived(s3, [f"{key}/w=640,q=75,f=auto-avif", f"{key}.bak/w=640,q=75,f=auto-avif"])
+    put_derived(s3, [f"{escaped}/w=640,q=75,f=auto-avif", f"{escaped}.bak/w=640,q=75,f=auto-avif"])
     s3.put_object(Bucket=ORIGINALS, Key=key, Body=tiny_jpeg((0, 0, 0)))  # overwrite
     monkeypatch.setenv("WARM_WIDTHS", "64")
     monkeypatch.setenv("WARM_FORMATS", "auto-avif")
@@ -327,10 +331,10 @@ def test_s3_notification_through_sqs_to_lambda_handler(aws, monkeypatch, log_lin
 
     assert answer == {"batchItemFailures": []}
     assert derived_keys(s3) == [
-        f"{key}.bak/w=640,q=75,f=auto-avif",
-        f"{key}/w=64,q=75,f=auto-avif",
+        f"{escaped}.bak/w=640,q=75,f=auto-avif",
+        f"{escaped}/w=64,q=75,f=auto-avif",
     ]
-    assert ["/photos/red%20flower.jpg/w=640,q=75,f=auto-avif"] in invalidated_paths(cf, dist)
+    assert ["/photos/red~20flower.jpg/w=640,q=75,f=auto-avif"] in invalidated_paths(cf, dist)
     assert log_lines[0]["event"] == "s3:TestEvent"
     assert {line.get("key") for line in log_lines[1:]} == {key}
     assert lambda_function.get_processor() is lambda_function.get_processor()  # built once
@@ -357,3 +361,97 @@ def lambda_sqs_event(sqs: Any, queue: str, arn: str) -> dict[str, Any]:
                     "awsRegion": "us-east-1",
                 }
             )
+
+
+# --------------------------------------------------------------------------- redelivery
+
+
+@pytest.fixture
+def over_http(aws_env, moto_server, monkeypatch) -> Iterator[dict[str, Any]]:
+    """The events Lambda cold-started against moto_server (S3 and CloudFront) over HTTP.
+
+    Both endpoints go through a pass-through proxy whose request log counts what reached
+    moto_server; CloudFront's endpoint is boto3's own AWS_ENDPOINT_URL_CLOUDFRONT.
+    """
+    s3 = boto3.client("s3", endpoint_url=moto_server, region_name="eu-west-1")
+    existing = {b["Name"] for b in s3.list_buckets()["Buckets"]}
+    for bucket in (ORIGINALS, DERIVED):
+        if bucket not in existing:
+            s3.create_bucket(
+                Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+            )
+    for item in s3.list_objects_v2(Bucket=DERIVED).get("Contents", []):
+        s3.delete_object(Bucket=DERIVED, Key=item["Key"])
+    cf = boto3.client("cloudfront", endpoint_url=moto_server, region_name="us-east-1")
+    config = {**distribution_config(), "CallerReference": f"redelivery-{uuid.uuid4()}"}
+    dist = cf.create_distribution(DistributionConfig=config)["Distribution"]["Id"]
+    proxy = StallingProxy(moto_server, stall=lambda line: False)
+    env = {
+        "ORIGINALS_BUCKET": ORIGINALS,
+        "DERIVED_BUCKET": DERIVED,
+        "S3_ENDPOINT_URL": proxy.url,
+        "AWS_ENDPOINT_URL_CLOUDFRONT": proxy.url,
+        "DISTRIBUTION_ID": dist,
+        "WARM_WIDTHS": "64,128",
+        "WARM_FORMATS": "auto",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    for name in ("ORIGINALS_DIR", "DERIVED_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(lambda_function, "_processor", None)  # a cold start
+    yield {"s3": s3, "cf": cf, "dist": dist, "requests": proxy.forwarded}
+    proxy.close()
+
+
+def calls(requests: list[str]) -> dict[str, int]:
+    """The request lines that reached moto_server, counted as S3 reads/writes and CloudFront."""
+    cloudfront = [r for r in requests if "/distribution/" in r]
+    s3 = [r for r in requests if r not in cloudfront]
+    writes = [r for r in s3 if r.split(" ", 1)[0] in ("PUT", "POST", "DELETE")]
+    return {
+        "s3_writes": len(writes),
+        "s3_reads": len(s3) - len(writes),
+        "cloudfront": len(cloudfront),
+    }
+
+
+def test_redelivered_create_makes_no_s3_write_and_no_cloudfront_call(over_http, log_lines):
+    s3, requests = over_http["s3"], over_http["requests"]
+    s3.put_object(Bucket=ORIGINALS, Key=CAT, Body=tiny_jpeg())
+    put_derived(s3, [f"{CAT}/w=64,q=75,f=auto-avif"])  # rendered before: records no source
+    event = sqs_event(fixture("s3_put_event.json"))
+    warmed = sorted(
+        f"{CAT}/w={w},q=75,f=auto-{f}" for w in (64, 128) for f in ("avif", "orig", "webp")
+    )
+
+    assert lambda_handler(event, None) == {"batchItemFailures": []}
+    first = calls(requests)
+    assert first["s3_writes"] == 7  # one DeleteObjects (the stale variant) + 6 warmed PUTs
+    assert first["cloudfront"] == 1  # one invalidation: the stale variant's path
+    assert derived_keys(s3) == warmed
+    assert (log_lines[-1]["deleted"], log_lines[-1]["warmed"]) == (1, 6)
+
+    # The same message again (SQS delivers at least once), then as a retry after a timeout.
+    for receive_count in ("1", "2"):
+        requests.clear()
+        redelivered = sqs_event(fixture("s3_put_event.json"), receive_count=receive_count)
+        assert lambda_handler(redelivered, None) == {"batchItemFailures": []}
+        again = calls(requests)
+        assert (again["s3_writes"], again["cloudfront"]) == (0, 0), requests
+        line = log_lines[-1]
+        assert (line["deleted"], line["kept"], line["warmed"], line["paths"]) == (0, 6, 0, [])
+    assert derived_keys(s3) == warmed
+    assert len(invalidated_paths(over_http["cf"], over_http["dist"])) == 1
+
+    # A real overwrite still purges every variant of the old original, and re-warms.
+    s3.put_object(Bucket=ORIGINALS, Key=CAT, Body=tiny_jpeg((0, 0, 0)))
+    requests.clear()
+    overwrite = sqs_event(fixture("s3_put_event.json"))
+    overwrite["Records"][0]["messageId"] = "msg-overwrite"
+    assert lambda_handler(overwrite, None) == {"batchItemFailures": []}
+    line = log_lines[-1]
+    assert (line["deleted"], line["kept"], line["warmed"]) == (6, 0, 6)
+    assert line["paths"] == ["/photos/cat.jpg/*"] and calls(requests)["cloudfront"] == 1
+    body = s3.get_object(Bucket=DERIVED, Key=f"{CAT}/w=64,q=75,f=auto-orig")["Body"].read()
+    assert decode(body).getpixel((60, 35)) == pytest.approx((0, 0, 0), abs=8)

@@ -15,7 +15,8 @@ from origin_handler.lifecycle.invalidation import (
     plan_batches,
 )
 from origin_handler.lifecycle.purge import invalidate_keys
-from origin_handler.variants import exact_path, wildcard_path
+from origin_handler.policy import load_policy
+from origin_handler.variants import Variant, exact_path, validate_key, wildcard_path
 from tests.lifecycle.support import (
     CAT,
     CAT_VARIANTS,
@@ -32,12 +33,12 @@ from tests.lifecycle.support import (
 
 def test_paths_are_the_cache_key_uris_and_wildcards_stop_at_the_key():
     assert exact_path(f"{CAT}/w=640,q=75,f=auto-avif") == "/photos/cat.jpg/w=640,q=75,f=auto-avif"
-    # Non-ASCII and unsafe characters are percent-encoded exactly as the edge writes the URI.
-    assert exact_path("a b/ü+*.jpg/q=75,f=webp") == "/a%20b/%C3%BC%2B%2A.jpg/q=75,f=webp"
+    # Non-ASCII and unsafe characters are ~XX-escaped exactly as the edge writes the URI.
+    assert exact_path("a~20b/~C3~BC~2B~2A.jpg/q=75,f=webp") == "/a~20b/~C3~BC~2B~2A.jpg/q=75,f=webp"
     # "/KEY/*", never "/KEY*" (that would hit /photos/cat.jpg.bak/… too); a "*" in a key is
-    # encoded, so it is never a wildcard.
+    # escaped, so it is never a wildcard.
     assert wildcard_path(CAT) == "/photos/cat.jpg/*"
-    assert wildcard_path("odd*name.jpg") == "/odd%2Aname.jpg/*"
+    assert wildcard_path("odd*name.jpg") == "/odd~2Aname.jpg/*"
 
 
 def test_auto_mode_uses_exact_paths_for_few_variants_and_one_wildcard_for_many():
@@ -81,15 +82,16 @@ def test_batches_respect_cloudfront_in_progress_limits():
 
 
 def test_longest_possible_variant_path_fits_cloudfront():
-    # S3 keys are at most 1,024 bytes and the worst variant path percent-encodes every byte of
-    # its original's key (3 characters each): still below CloudFront's 4,000-character path
-    # limit, which is why there is no fallback for over-long paths.
-    ops = "w=3840,h=3840,fit=contain,q=100,f=auto-avif"
-    room = 1024 - len(ops) - 1  # bytes left for the key in a 1,024-byte derived key
-    key = "/".join(["€" * 30] * 11)[: room // 3]  # "€" is 3 bytes, "%E2%82%AC" encoded
-    derived = f"{key}/{ops}"
-    assert 1000 < len(derived.encode()) <= 1024
-    assert len(exact_path(derived)) <= 1 + 3 * 1024 < 4000
+    # The edge refuses a key whose ~XX-escaped form is over max_key_bytes (960), and that
+    # form is both the derived key and the path: at most 1 + 960 + 1 + the longest ops, far
+    # below CloudFront's 4,000-character path limit, so there is no fallback for long paths.
+    policy = load_policy()
+    key = "/".join(["€" * 10] * 10) + "/" + "a" * 50  # "€" is "~E2~82~AC": 10 × 91 + 50
+    variant = Variant(validate_key(key, policy), 3840, 3840, "contain", 100, "avif", True)
+    assert len(variant.derived_key) - len(variant.ops) - 1 == policy.max_key_bytes
+    assert len(variant.derived_key.encode()) <= 1024  # S3's key limit
+    assert exact_path(variant.derived_key) == variant.canonical_uri
+    assert len(variant.canonical_uri) <= 1 + 960 + 1 + len(variant.ops) < 4000
 
 
 # --------------------------------------------------------------------------- moto

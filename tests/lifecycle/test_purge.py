@@ -109,6 +109,38 @@ def test_cli_all_invalidates_one_star_path(aws, capsys):  # noqa: F811
     assert invalidated_paths(aws["cf"], aws["dist"]) == [["/*"]]
 
 
+RED = "photos/red flöwer+1 (2).jpg"
+RED_ESCAPED = "photos/red~20fl~C3~B6wer~2B1~20~282~29.jpg"  # variants.escape_key, no "%"
+LEGACY = [f"{RED}/w=640,q=75,f=auto-avif", "föto/my cat.jpg/q=75,f=webp"]  # pre-escape names
+
+
+def test_purge_lists_the_escaped_prefix_and_invalidates_paths_without_percent(aws):  # noqa: F811
+    s3, cf, dist = aws["s3"], aws["cf"], aws["dist"]
+    variants = [f"{RED_ESCAPED}/w=640,q=75,f=auto-avif", f"{RED_ESCAPED}/q=75,f=webp"]
+    put_derived(s3, [*variants, f"{RED_ESCAPED}.bak/q=75,f=webp", *LEGACY])
+    invalidator = CloudFrontInvalidator(cf, dist, poll_seconds=0)
+
+    report = invalidate_keys(aws["store"], invalidator, [RED])
+
+    assert report.ok and report.keys[0].found == sorted(variants)
+    assert derived_keys(s3) == sorted([f"{RED_ESCAPED}.bak/q=75,f=webp", *LEGACY])
+    assert invalidated_paths(cf, dist) == [[f"/{k}" for k in sorted(variants)]]
+    assert not any("%" in p for p in invalidated_paths(cf, dist)[0])
+
+
+def test_cli_all_sweeps_variants_stored_before_the_escape_too(aws, capsys):  # noqa: F811
+    put_derived(aws["s3"], [*LEGACY, f"{RED_ESCAPED}/q=75,f=webp", *CAT_VARIANTS])
+    assert run_cli("invalidate", ["--all", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert derived_keys(aws["s3"]) == []
+    assert invalidated_paths(aws["cf"], aws["dist"]) == [["/*"]]
+    assert {k["key"]: k["deleted"] for k in report["keys"]} == {
+        CAT: 3,
+        RED: 2,  # the old name and the new one of the same original
+        "föto/my cat.jpg": 1,
+    }
+
+
 def test_cli_all_is_one_sweep_of_the_derived_store(aws, monkeypatch, capsys):  # noqa: F811
     s3 = aws["s3"]
     for n in range(5):

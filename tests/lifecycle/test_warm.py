@@ -179,7 +179,7 @@ def test_parallel_across_originals_never_within_one(tmp_path: Path, monkeypatch)
     peak: Counter[str] = Counter()
     overall = {"now": 0, "peak": 0}
 
-    def fake_render_and_store(self, req, original):
+    def fake_render_and_store(self, req, original, metadata=None):
         with lock:
             active[req.key] += 1
             overall["now"] += 1

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from botocore.config import Config
 from moto import mock_aws
 
 from origin_handler.origin.handler import Origin
@@ -114,11 +115,13 @@ def test_real_event_renders_stores_and_answers(origin: Origin, caplog):
     assert lines[0]["status"] == 200 and lines[0]["bytes_out"] == len(body(first))
 
 
-def test_variants_store_only_the_source_timestamp(in_process: Origin):
+def test_variants_record_only_the_source_timestamp_and_etag(in_process: Origin):
     first = in_process.handle(event(f"/{KEY}/w=256,q=75,f=webp"))
     assert first["statusCode"] == 200
     stored = in_process.store.get_derived(f"{KEY}/w=256,q=75,f=webp")
-    assert stored is not None and set(stored.metadata) == {"source-last-modified"}
+    assert stored is not None and set(stored.metadata) == {"source-last-modified", "source-etag"}
+    original = in_process.store.client.head_object(Bucket=ORIGINALS, Key=KEY)
+    assert stored.metadata["source-etag"] == original["ETag"].strip('"')
     second = in_process.handle(event(f"/{KEY}/w=256,q=75,f=webp"))  # from the derived store
     assert second["headers"]["Last-Modified"] == first["headers"]["Last-Modified"]
 
@@ -137,6 +140,16 @@ def test_public_form_and_encoded_keys(in_process: Origin):
     assert decode(body(response)).size == (128, 192)
 
 
+def test_escaped_canonical_uri_is_served_and_stored_under_itself(in_process: Origin):
+    """What CloudFront's OAC signs: the key ~XX-escaped, no "%" (variants.escape_key)."""
+    uri = "/dir/my~20cat~2B1.jpg/w=128,q=75,f=png"
+    response = in_process.handle(event(uri))
+    assert response["statusCode"] == 200
+    assert decode(body(response)).size == (128, 192)
+    assert in_process.store.get_derived(uri[1:]) is not None  # the derived key is the URI
+    assert list(in_process.store.list_derived("dir/my~20cat~2B1.jpg/")) == [uri[1:]]
+
+
 def test_missing_original_is_a_cacheable_404(origin: Origin, caplog):
     caplog.set_level(logging.INFO, logger="image_origin")
     response = origin.handle(event("/nope.jpg/w=640,q=75,f=webp"))
@@ -153,9 +166,31 @@ def test_bad_parameters_are_400_without_traceback(in_process: Origin):
     assert "Traceback" not in response["body"]
 
 
-def test_post_is_405(in_process: Origin):
-    response = in_process.handle(event(f"/{KEY}/w=640,q=75,f=webp", method="POST"))
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH"])
+def test_other_methods_are_405_with_allow(in_process: Origin, method: str):
+    response = in_process.handle(event(f"/{KEY}/w=640,q=75,f=webp", method=method))
     assert response["statusCode"] == 405
+    assert response["headers"]["Allow"] == "GET, HEAD, OPTIONS"
+    assert response["body"] == "405 only GET, HEAD and OPTIONS are served\n"
+
+
+def test_options_is_a_cacheable_204_that_touches_no_storage(aws_env, caplog):
+    # S3 at a closed port: any storage call would end as a 503, so a 204 read nothing.
+    client = boto3.client(
+        "s3",
+        region_name="eu-west-1",
+        endpoint_url=f"http://127.0.0.1:{free_port()}",
+        config=Config(connect_timeout=1, retries={"max_attempts": 1}),
+    )
+    settings = Settings(originals_bucket=ORIGINALS, derived_bucket=DERIVED)
+    origin = Origin(settings, S3Store(ORIGINALS, DERIVED, client), load_policy())
+    with caplog.at_level(logging.INFO):
+        response = origin.handle(event(f"/{KEY}/w=640,q=75,f=webp", method="OPTIONS"))
+    assert response["statusCode"] == 204 and response["body"] == ""
+    assert response["headers"]["Allow"] == "GET, HEAD, OPTIONS"
+    assert response["headers"]["Cache-Control"].startswith("public, max-age=")
+    lines = [json.loads(r.getMessage()) for r in caplog.records if '"status":204' in r.getMessage()]
+    assert len(lines) == 1 and lines[0]["source"] == "preflight"
 
 
 def test_head_has_headers_and_no_body(in_process: Origin):
@@ -276,3 +311,18 @@ def test_cold_start_logs_the_codecs_this_build_has(monkeypatch, tmp_path: Path, 
         "littlecms2": True,
     }
     assert line["resizer"] == module.resample.engine()
+
+
+def test_q_auto_is_served_with_the_search_in_timings_and_log(in_process: Origin, caplog):
+    caplog.set_level(logging.INFO, logger="image_origin")
+    response = in_process.handle(event(f"/{KEY}/w=640,q=auto-good,f=webp"))
+    assert response["statusCode"] == 200
+    assert "search;dur=" in response["headers"]["Server-Timing"]
+    assert decode(body(response)).size == (640, 960)
+    line = json.loads(caplog.records[-1].message)
+    assert line["ops"] == "w=640,q=auto-good,f=webp" and line["source"] == "rendered"
+    assert 1 <= line["quality"] <= 100 and line["score"] >= 80 and 1 <= line["encodes"] <= 4
+    stored = in_process.store.get_derived(f"{KEY}/w=640,q=auto-good,f=webp")
+    assert stored is not None and stored.body == body(response)
+    assert stored.metadata["auto-quality"] == str(line["quality"])
+    assert stored.metadata["auto-score"] == f"{line['score']:.1f}"

@@ -7,7 +7,7 @@ import pytest
 from origin_handler.errors import BadRequest
 from origin_handler.origin.request import negotiate, parse
 from origin_handler.policy import load_policy
-from origin_handler.variants import Variant, derived_prefix, encode_key, is_variant_of
+from origin_handler.variants import Variant, derived_prefix, is_variant_of
 
 CHROME = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"
 FIREFOX = "image/avif,image/webp,image/png,image/svg+xml,image/*;q=0.8,*/*;q=0.5"
@@ -121,7 +121,9 @@ def test_malformed_parameters_name_the_parameter(query, param):
         ("/a%2F..%2Fb.jpg", "dot segment in key"),
         ("/%E0%A4%A.jpg", "invalid percent-encoding in path"),
         ("/%C3%28.jpg", "invalid percent-encoding in path"),
-        ("/" + "a" * 961, "key longer than 960 bytes"),
+        ("/" + "a" * 961, "escaped key longer than 960 bytes"),
+        ("/" + "%C3%BC" * 161, "escaped key longer than 960 bytes"),
+        ("/a~zz/q=75,f=webp", "invalid ~ escape in path"),
         ("photos/cat.jpg", "invalid path"),
     ],
 )
@@ -131,13 +133,27 @@ def test_hostile_keys_are_rejected(path, message):
     assert info.value.message == message
 
 
-def test_unicode_space_and_plus_keys_are_encoded_per_segment():
+def test_unicode_space_and_plus_keys_are_escaped_per_segment_without_percent():
     req = parse("/f%C3%B6to/my cat+1.jpg", "w=64", SAFARI_15)
     assert req.key == "föto/my cat+1.jpg"
-    assert req.canonical_uri == "/f%C3%B6to/my%20cat%2B1.jpg/w=64,q=75,f=auto-webp"
-    assert req.derived_key == "föto/my cat+1.jpg/w=64,q=75,f=auto-webp"
+    assert req.canonical_uri == "/f~C3~B6to/my~20cat~2B1.jpg/w=64,q=75,f=auto-webp"
+    assert req.derived_key == "f~C3~B6to/my~20cat~2B1.jpg/w=64,q=75,f=auto-webp"
     assert parse(req.canonical_uri) == req
-    assert encode_key("a/(b)!*'.jpg") == "/a/%28b%29%21%2A%27.jpg"
+
+
+def test_issue_11_key_has_no_percent_in_its_canonical_uri():
+    req = parse("/photos/red%20fl%C3%B6wer%2B1%20(2).jpg", "w=640", CHROME)
+    assert req.key == "photos/red flöwer+1 (2).jpg"
+    assert req.canonical_uri == "/photos/red~20fl~C3~B6wer~2B1~20~282~29.jpg/w=640,q=75,f=auto-avif"
+    assert parse(req.canonical_uri) == req
+
+
+def test_public_tilde_is_literal_canonical_tilde_is_an_escape():
+    public = parse("/a~20b.jpg", "w=64", None)
+    assert public.key == "a~20b.jpg"
+    assert public.canonical_uri == "/a~7E20b.jpg/w=64,q=75,f=auto-orig"
+    assert parse("/a~20b.jpg/w=64,q=75,f=auto-orig").key == "a b.jpg"
+    assert parse(public.canonical_uri) == public
 
 
 @pytest.mark.parametrize(
@@ -182,7 +198,7 @@ def test_random_urls_either_round_trip_or_are_a_400():
     import random
 
     rng = random.Random(7)
-    alphabet = [*"ab./%=&,+ ~-_", "%2F", "%2E", "%00", "%C3%A9", "é", "\n"]
+    alphabet = [*"ab./%=&,+ ~-_", "%2F", "%2E", "%00", "%C3%A9", "é", "\n", "~2F", "~C3~A9"]
     alphabet += ["w=", "q=", "h=", "fit=", "format=", "f=", "640", "75", "auto"]
     outcomes = {"ok": 0, "bad": 0}
     for _ in range(3000):
@@ -196,5 +212,59 @@ def test_random_urls_either_round_trip_or_are_a_400():
             continue
         outcomes["ok"] += 1
         assert parse(req.canonical_uri) == req
-        assert req.canonical_uri.isascii()
+        assert req.canonical_uri.isascii() and "%" not in req.canonical_uri
     assert outcomes["ok"] > 100 and outcomes["bad"] > 100
+
+
+# ---------------------------------------------------------------- q=auto (issue 15)
+
+
+@pytest.mark.parametrize(
+    ("q", "ops"),
+    [
+        ("auto", "w=640,q=auto-good,f=webp"),
+        ("AUTO", "w=640,q=auto-good,f=webp"),
+        ("auto:good", "w=640,q=auto-good,f=webp"),
+        ("auto:high", "w=640,q=auto-high,f=webp"),
+        ("Auto:ECO", "w=640,q=auto-eco,f=webp"),
+    ],
+)
+def test_q_auto_is_one_canonical_variant_per_level(q, ops):
+    req = parse("/photos/cat.jpg", f"w=600&q={q}&format=webp")
+    assert req.ops == ops
+    assert req.auto == ops.split(",")[1].removeprefix("q=auto-")
+    assert parse(req.canonical_uri) == req
+
+
+@pytest.mark.parametrize("q", ["auto:best", "auto:", "auto-high", "autox", "auto:high:x"])
+def test_q_auto_with_an_unknown_level_is_a_400(q):
+    with pytest.raises(BadRequest) as err:
+        parse("/photos/cat.jpg", f"q={q}")
+    assert err.value.message == "invalid q: expected one of auto, auto:high, auto:good, auto:eco"
+
+
+@pytest.mark.parametrize(
+    "ops", ["q=auto,f=webp", "q=auto-best,f=webp", "q=auto-,f=webp", "q=auto-good-x,f=webp"]
+)
+def test_canonical_q_auto_is_parsed_strictly(ops):
+    with pytest.raises(BadRequest, match="not a canonical variant"):
+        parse(f"/photos/cat.jpg/{ops}")
+
+
+def test_q_auto_adds_one_variant_per_level_not_per_quality():
+    policy = load_policy()
+    fixed = {parse("/k.jpg", f"w=640&q={q}").ops for q in range(1, 101)}
+    auto = {
+        parse("/k.jpg", f"w=640&q={q}").ops
+        for q in ("auto", *(f"auto:{n}" for n in policy.auto_levels))
+    }
+    assert len(fixed) == 20
+    assert auto == {f"w=640,q=auto-{n},f=auto-orig" for n in policy.auto_levels}
+
+
+def test_q_auto_reaches_the_pipeline_as_a_level():
+    from origin_handler.origin.handler import render_options
+
+    assert render_options(parse("/k.jpg", "w=640&q=auto:high")).auto == "high"
+    fixed = render_options(parse("/k.jpg", "w=640&q=80"))
+    assert (fixed.auto, fixed.quality) == (None, 80)

@@ -45,17 +45,32 @@ def test_local_store_round_trip_list_delete(store: LocalStore):
         store.get_original("photos/cat.jpg", 2)
     key = "photos/cat.jpg/w=16,q=75,f=webp"
     assert store.get_derived(key) is None
-    store.put_derived(key, StoredObject(b"RIFF", "image/webp", metadata={"a": "b"}), "no-store")
+    meta = {"a": "b", "source-etag": store.original_etag("photos/cat.jpg") or ""}
+    store.put_derived(key, StoredObject(b"RIFF", "image/webp", metadata=meta), "no-store")
     got = store.get_derived(key)
     assert got is not None and (got.body, got.content_type, got.metadata) == (
         b"RIFF",
         "image/webp",
-        {"a": "b"},
+        meta,
     )
     assert list(store.list_derived("photos/cat.jpg/")) == [key]
     assert list(store.list_originals("photos/")) == ["photos/cat.jpg"]
     assert store.delete_derived([key, "photos/cat.jpg/q=75,f=png"]) == []
     assert store.get_derived(key) is None
+
+
+def test_local_variant_of_a_changed_original_is_stale(store: LocalStore, tmp_path: Path):
+    key = "photos/cat.jpg/w=16,q=75,f=webp"
+    etag = store.original_etag("photos/cat.jpg")
+    assert etag and store.original_etag("photos/dog.jpg") is None
+    store.put_derived(key, StoredObject(b"RIFF", metadata={"source-etag": etag}), "no-store")
+    assert store.get_derived(key) is not None
+    original = tmp_path / "originals" / "photos" / "cat.jpg"
+    os.utime(original, ns=(0, original.stat().st_mtime_ns + 1))  # same bytes, touched
+    assert store.get_derived(key) is None
+    assert store.derived_metadata(key) == {"source-etag": etag}  # still there, just stale
+    original.write_bytes(b"kitten")
+    assert store.original_etag("photos/cat.jpg") not in (None, etag)
 
 
 class _FailingClient:

@@ -57,7 +57,10 @@ def test_variant_space_per_original_is_the_documented_size() -> None:
         + [(None, h, None) for h in policy.heights]
         + [(w, h, fit) for w in policy.widths for h in policy.heights for fit in policy.fits]
     )
-    qualities = range(policy.quality_step, policy.quality_max + 1, policy.quality_step)
+    qualities = [
+        *range(policy.quality_step, policy.quality_max + 1, policy.quality_step),
+        *(f"auto-{level}" for level in policy.auto_levels),  # q=auto: one per level
+    ]
     formats = [*policy.formats] + [AUTO_PREFIX + f for f in (*policy.negotiated, ORIGINAL_FAMILY)]
     count = 0
     for (w, h, fit), q, f in itertools.product(sizes, qualities, formats):
@@ -66,6 +69,6 @@ def test_variant_space_per_original_is_the_documented_size() -> None:
         assert parse(f"/k.jpg/{ops}").ops == ops
         count += 1
     assert len(sizes) == 801
-    assert len(qualities) == 20
+    assert len(qualities) == 23
     assert len(formats) == 7
-    assert count == 112_140
+    assert count == 128_961

@@ -1,0 +1,206 @@
+"""q=auto: per image, the encoder quality with the fewest bytes that keeps a SSIMULACRA2 target.
+
+SSIMULACRA2 itself (the ``ssimulacra2`` package) takes ~1 s at 640 px: fine offline, too slow
+per request. The search is guided by a fast estimate instead: blazediff's perceptual SSIM
+(CIELAB, mean-absolute-deviation pooling) computed at half resolution, mapped to the
+SSIMULACRA2 scale by a per-format quadratic fitted offline (``bench/calibrate_auto.py``;
+docs/output-and-quality.md, "q=auto"). Half resolution is 4× fewer pixels and at least as
+close to SSIMULACRA2, which weights its coarse scales heavily: on 7 camera photos at w640, Spearman
+0.92–0.93 per format at half size against 0.91–0.95 at full size, RMSE 2.5–2.6 points
+against 2.5–3.6, for about a third of the time.
+
+AVIF encodes cost 10–20× a JPEG encode, so AVIF is not searched: the JPEG search finds how
+hard the image is (the JPEG quality that reaches the target, which *is* the public q) and the
+calibrated map (``formats.AVIF_SCALE``, equal SSIMULACRA2 on average) turns that into the
+AVIF quality: one AVIF encode, like a fixed q.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from itertools import pairwise
+
+from PIL import Image
+
+from .formats import AVIF_SCALE, ENCODERS
+
+# Level → SSIMULACRA2 target. Anchors: ~90 visually lossless, ~80 very high, ~70 high.
+# "high" is 87, not 90: lossy WebP tops out at ~88-91 on photos (q=100), so 90 would make
+# every WebP answer miss it. policy.AUTO_LEVELS names the same levels for the URL parser.
+LEVELS: dict[str, float] = {"high": 87.0, "good": 80.0, "eco": 70.0}
+# Levels from this target up decode JPEGs at full scale (transform._fine): the 1/2 draft
+# alone can cap a photo at ~88.
+FINE_DECODE_TARGET = 85.0
+
+# The fast metric: blazediff's perceptual SSIM in CIELAB with MAD pooling, on 2×-reduced frames.
+METRIC = {"metric": "perceptual-ssim", "color": "lab", "pooling": "mad"}
+METRIC_REDUCE = 2
+# blazediff's multi-scale metric needs 176 px on each side; smaller frames (at most a few KB)
+# are not searched: they get the calibrated start quality.
+METRIC_MIN_SIDE = 176
+
+# Per format, SSIMULACRA2 ≈ a + b·x + c·x², x = −10·log10(1 − metric): fitted by
+# bench/calibrate_auto.py on the bench photos at w640 and w1200.
+ESTIMATORS: dict[str, tuple[float, float, float]] = {
+    "jpeg": (-98.7105, 9.799, -0.1275),
+    "webp": (-104.787, 10.9729, -0.1567),
+    "avif": (-118.6901, 11.782, -0.1663),
+}
+
+# Where the search starts: the public q whose mean SSIMULACRA2 is the target (the calibration
+# table in docs/output-and-quality.md, JPEG column), as (score, public q) knots.
+START = ((60.0, 55), (70.0, 67), (75.0, 75), (80.0, 82), (85.0, 90), (88.0, 95), (91.0, 100))
+
+# Typical SSIMULACRA2 points per encoder-quality step near the targets, for the first step
+# before two measurements give a secant.
+SLOPE: dict[str, float] = {"jpeg": 0.7, "webp": 0.6}
+
+# Stop early when an encoding meets the target by no more than this.
+TOLERANCE = 1.0
+MAX_ENCODES = 4
+
+Encode = Callable[[int], bytes]  # encoder quality → encoded bytes
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The chosen encoding: its bytes, encoder quality, estimated SSIMULACRA2, encodes made."""
+
+    body: bytes
+    quality: int
+    score: float | None
+    encodes: int
+
+
+def start_quality(target: float) -> int:
+    """The public q whose mean SSIMULACRA2 over the calibration photos is ``target``."""
+    if target <= START[0][0]:
+        return START[0][1]
+    for (s0, q0), (s1, q1) in pairwise(START):
+        if target <= s1:
+            return round(q0 + (q1 - q0) * (target - s0) / (s1 - s0))
+    return START[-1][1]
+
+
+def searchable(size: tuple[int, int]) -> bool:
+    """True when a frame is big enough for the metric at its reduced size."""
+    return min(size) >= METRIC_MIN_SIDE * METRIC_REDUCE
+
+
+def _metric_pixels(im: Image.Image) -> bytes:
+    # Colour only: alpha is near-lossless in WebP/AVIF, and the JPEG proxy has none.
+    return im.convert("RGB").reduce(METRIC_REDUCE).convert("RGBA").tobytes()
+
+
+class Scorer:
+    """Estimated SSIMULACRA2 of encodings of one frame (reference prepared once)."""
+
+    def __init__(self, frame: Image.Image) -> None:
+        # Imported on the first q=auto request: cold starts that never search skip it.
+        import blazediff_ssim
+
+        self._compare = blazediff_ssim.compare_rgba
+        self._ref = _metric_pixels(frame)
+        self._size = (frame.size[0] // METRIC_REDUCE, frame.size[1] // METRIC_REDUCE)
+
+    def metric(self, body: bytes) -> float:
+        """The fast metric of an encoding of the frame, as −10·log10(1 − similarity)."""
+        decoded = _metric_pixels(Image.open(io.BytesIO(body)))
+        value = self._compare(self._ref, decoded, *self._size, **METRIC)
+        return -10 * math.log10(max(1e-6, 1 - value.score))
+
+    def score(self, fmt: str, body: bytes) -> float:
+        """SSIMULACRA2 estimate of ``body`` (an encoding of the frame in ``fmt``)."""
+        x = self.metric(body)
+        a, b, c = ESTIMATORS[fmt]
+        return min(100.0, a + b * x + c * x * x)
+
+
+def search(
+    scorer: Scorer,
+    fmt: str,
+    target: float,
+    encode: Encode,
+    start: int,
+    bounds: tuple[int, int] = (1, 100),
+) -> Choice:
+    """The lowest encoder quality whose estimate meets ``target``, in ≤ MAX_ENCODES encodes.
+
+    A secant search over the encoder quality (estimates rise with it): the first step uses
+    the format's typical slope, later ones the two nearest measurements. Stops as soon as an
+    encoding meets the target within TOLERANCE; if none meets it, the highest one tried.
+    """
+    lo_q, hi_q = bounds
+    tried: dict[int, tuple[float, bytes]] = {}
+    q = min(hi_q, max(lo_q, start))
+    while len(tried) < MAX_ENCODES and q not in tried:
+        body = encode(q)
+        tried[q] = (scorer.score(fmt, body), body)
+        s = tried[q][0]
+        if target <= s <= target + TOLERANCE:
+            break
+        q = _next_quality(tried, target, SLOPE.get(fmt, 0.7), lo_q, hi_q)
+    meeting = [k for k, (s, _) in tried.items() if s >= target]
+    best = min(meeting) if meeting else max(tried)
+    score, body = tried[best]
+    return Choice(body, best, score, len(tried))
+
+
+def _next_quality(
+    tried: dict[int, tuple[float, bytes]], target: float, slope: float, lo_q: int, hi_q: int
+) -> int:
+    """The next quality to try: interpolated between the bracket, else extrapolated."""
+    below = [k for k, (s, _) in tried.items() if s < target]
+    above = [k for k, (s, _) in tried.items() if s >= target]
+    if below and above:
+        q0, q1 = max(below), min(above)
+        if q1 - q0 <= 1:
+            return q1  # already tried: the loop ends
+        s0, s1 = tried[q0][0], tried[q1][0]
+        guess = q0 + (target - s0) * (q1 - q0) / max(1e-6, s1 - s0)
+        return min(q1 - 1, max(q0 + 1, math.ceil(guess)))
+    near = sorted(tried, key=lambda k: abs(tried[k][0] - target))[:2]
+    if len(near) == 2 and tried[near[0]][0] != tried[near[1]][0]:
+        (qa, sa), (qb, sb) = ((k, tried[k][0]) for k in near)
+        slope = max(0.1, (sb - sa) / (qb - qa))
+    q = near[0]
+    step = (target - tried[q][0]) / slope
+    # Round away from the measured point, so a small miss still moves at least one step.
+    step = math.ceil(step) if step > 0 else math.floor(step)
+    return min(hi_q, max(lo_q, q + step))
+
+
+def choose(
+    frame: Image.Image,
+    fmt: str,
+    level: str,
+    encoders: dict[str, Encode],
+    hint: int | None = None,
+) -> Choice:
+    """Encode ``frame`` in ``fmt`` (jpeg, webp or avif) at the cheapest quality for ``level``.
+
+    ``encoders`` maps format → encode-at-encoder-quality; AVIF needs ``jpeg`` there too (its
+    decision is mapped from the JPEG search). ``hint``: an encoder quality that met the
+    level at another width of the same original, the search's first try.
+    """
+    target = LEVELS[level]
+    start = start_quality(target)
+    if not searchable(frame.size):
+        quality = hint or _encoder_start(fmt, start)
+        return Choice(encoders[fmt](quality), quality, None, 1)
+    scorer = Scorer(frame)
+    if fmt != "avif":
+        return search(scorer, fmt, target, encoders[fmt], hint or _encoder_start(fmt, start))
+    # AVIF: the JPEG quality that meets the target is the public q; AVIF_SCALE maps it.
+    proxy = search(scorer, "jpeg", target, encoders["jpeg"], start)
+    quality = hint or AVIF_SCALE(proxy.quality)
+    body = encoders["avif"](quality)
+    return Choice(body, quality, scorer.score("avif", body), proxy.encodes + 1)
+
+
+def _encoder_start(fmt: str, public_q: int) -> int:
+    scale = ENCODERS[fmt].quality
+    return scale(public_q) if scale is not None else public_q

@@ -1,0 +1,74 @@
+// For next.config: the `images` settings that make Next.js use the ready loader with
+// exactly the policy's widths and qualities. Runs in Node.js (next.config), never in pages.
+import { relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { createImageUrls, ImageUrlError, policy } from './index.mjs';
+import { BASE_URL_SETTING, missingBaseUrl } from './next-loader.mjs';
+
+export { BASE_URL_SETTING, createImageLoader } from './next-loader.mjs';
+
+/** Next.js' smallest default device size: policy widths below it become imageSizes. */
+const DEVICE_MIN = 640;
+/** Next.js accepts at most 20 entries in images.qualities. */
+const MAX_QUALITIES = 20;
+
+/** The qualities a URL can end up with: every step up to max (what imageUrl snaps to). */
+function policyQualities({ step, max }) {
+  const out = [];
+  for (let v = step; v < max; v += step) out.push(v);
+  out.push(max);
+  return out;
+}
+
+/** `next start`: the pages were built with the base URL inlined, it is not needed again. */
+const PHASE_PRODUCTION_SERVER = 'phase-production-server';
+
+/**
+ * `images` for next.config: imagesConfig() → { loader: 'custom', loaderFile, deviceSizes,
+ * imageSizes, qualities }. Fails (and with it `next build`) when NEXT_PUBLIC_IMAGE_CDN is
+ * missing or not an absolute URL.
+ * @param {{ phase?: string, dir?: string, qualities?: number[] }} [options]
+ *   phase: the phase Next.js passes to a next.config function; with it, `next start` does
+ *   not need the variable. dir: the Next.js project directory (default: the current
+ *   directory, where `next build` runs); loaderFile is relative to it. qualities: a subset
+ *   to list instead of all of them.
+ */
+export function imagesConfig({ phase, dir = process.cwd(), qualities } = {}) {
+  const baseUrl = process.env.NEXT_PUBLIC_IMAGE_CDN;
+  if (phase === PHASE_PRODUCTION_SERVER) {
+    // nothing to check: the value was inlined into the pages at build time
+  } else if (!baseUrl) {
+    throw missingBaseUrl();
+  } else {
+    try {
+      createImageUrls({ baseUrl });
+    } catch (e) {
+      throw new ImageUrlError(`image-origin/next: ${BASE_URL_SETTING}: ${e.message}`);
+    }
+  }
+  const widths = [...policy.widths].sort((a, b) => a - b);
+  const deviceSizes = widths.filter((w) => w >= DEVICE_MIN);
+  const allowed = policyQualities(policy.quality);
+  const listed = qualities ? [...qualities] : allowed;
+  const stray = listed.filter((v) => !allowed.includes(v));
+  if (stray.length) {
+    throw new ImageUrlError(
+      `image-origin/next: qualities ${stray.join(', ')} are not policy qualities (${allowed.join(', ')})`,
+    );
+  }
+  if (listed.length > MAX_QUALITIES) {
+    throw new ImageUrlError(
+      `image-origin/next: the policy allows ${listed.length} qualities, Next.js takes at most ` +
+        `${MAX_QUALITIES}: pass imagesConfig({ qualities: [...] }) with the ones the site uses`,
+    );
+  }
+  const loader = fileURLToPath(new URL('./next-loader.mjs', import.meta.url));
+  return {
+    loader: 'custom',
+    loaderFile: `.${sep}${relative(dir, loader)}`,
+    deviceSizes: deviceSizes.length ? deviceSizes : widths,
+    imageSizes: deviceSizes.length ? widths.filter((w) => w < DEVICE_MIN) : [],
+    qualities: listed,
+  };
+}

@@ -1,0 +1,285 @@
+// The package as users get it: `npm pack`, the tarball installed into the fixture apps
+// (site/test/fixture: one `npm ci` from its lockfile, then `npm install <tgz>`), strict
+// tsc under three module resolutions with TypeScript 6 and 7, a real `next build` +
+// `next start` (Next.js 16, App Router) and a real `vite build` + `vite preview` (Vite 8 +
+// React), each page loaded in headless Chromium against the local endpoint
+// (`image-origin serve --originals examples/images`): every image AVIF from the endpoint,
+// every srcset candidate at a policy width with the matching descriptor, every image as
+// sharp as its slot, no console errors, and the builds without a warning.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const SITE = resolve(fileURLToPath(import.meta.url), '..', '..');
+const ROOT = resolve(SITE, '..');
+const FIXTURE = join(SITE, 'test', 'fixture');
+const POLICY = JSON.parse(readFileSync(join(ROOT, 'origin_handler', 'policy.json'), 'utf8'));
+const SERVE = process.env.IMAGE_ORIGIN_BIN ?? join(ROOT, '.venv', 'bin', 'image-origin');
+const CHROMIUM = process.env.CHROMIUM ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find(existsSync);
+const CHROMIUM_FLAGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+const WARNING = /warn|⚠|\(!\)|deprecat/i;
+
+const work = mkdtempSync(join(tmpdir(), 'image-origin-site-'));
+const app = join(work, 'fixture');
+const children = [];
+let cdn; // the local endpoint's origin, e.g. http://127.0.0.1:41234
+let browser;
+
+function run(command, args, { cwd = app, env = {}, unset = [] } = {}) {
+  const childEnv = { ...process.env, NEXT_TELEMETRY_DISABLED: '1', ...env };
+  // Under CI=… Next.js warns "No build cache found" about the CI setup, not about the app.
+  for (const name of ['CI', ...unset]) delete childEnv[name];
+  const r = spawnSync(command, args, { cwd, env: childEnv, encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.error) throw r.error;
+  return { status: r.status, stdout: r.stdout, output: `${r.stdout}${r.stderr}` };
+}
+
+function ok(command, args, options) {
+  const r = run(command, args, options);
+  assert.equal(r.status, 0, `${command} ${args.join(' ')} failed:\n${r.output}`);
+  return r;
+}
+
+const bin = (name) => join(app, 'node_modules', '.bin', name);
+
+function freePort() {
+  return new Promise((done, fail) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => done(port));
+    });
+    s.on('error', fail);
+  });
+}
+
+/** Start a long-running process in its own process group; stopped in after(). */
+function start(command, args, { cwd = app, env = {} } = {}) {
+  const child = spawn(command, args, {
+    cwd,
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', PYTHONUNBUFFERED: '1', ...env },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.log = '';
+  child.stdout.on('data', (d) => (child.log += d));
+  child.stderr.on('data', (d) => (child.log += d));
+  children.push(child);
+  return child;
+}
+
+/** Wait until url answers 200 (readiness, not timing: bounded so a dead server fails). */
+async function ready(url, child) {
+  for (let i = 0; i < 600; i++) {
+    if (child.exitCode !== null) assert.fail(`server exited (${child.exitCode}):\n${child.log}`);
+    try {
+      const r = await fetch(url);
+      if (r.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`${url} never answered 200:\n${child.log}`);
+}
+
+before(async () => {
+  // The tarball exactly as `npm pack` makes it (prepack regenerates lib/policy.*).
+  const packed = JSON.parse(ok('npm', ['pack', '--json', '--pack-destination', work], { cwd: SITE }).stdout.replace(/^[^[]*/, ''));
+  const tarball = join(work, packed[0].filename);
+  cpSync(FIXTURE, app, {
+    recursive: true,
+    filter: (src) => !/[\\/](node_modules|\.next|dist)([\\/]|$)/.test(src.slice(FIXTURE.length)),
+  });
+  const npm = ['--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'];
+  ok('npm', ['ci', ...npm]);
+  ok('npm', ['install', '--no-save', ...npm, tarball]);
+
+  const port = await freePort();
+  cdn = `http://127.0.0.1:${port}`;
+  const origin = start(SERVE, ['serve', '--originals', join(ROOT, 'examples', 'images'), '--derived', join(work, 'derived'), '--port', String(port)], { cwd: ROOT });
+  await ready(`${cdn}/bonfire-rgba.png?w=16`, origin);
+
+  assert.ok(CHROMIUM, 'chromium is required (scripts/system-deps.sh installs it)');
+  const { chromium } = await import(pathToFileURL(join(app, 'node_modules', 'playwright-core', 'index.mjs')).href);
+  // launch() gives the browser a fresh temporary profile (--user-data-dir) and --headless.
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS, headless: true });
+});
+
+after(async () => {
+  await browser?.close();
+  for (const child of children) {
+    if (child.exitCode === null) {
+      try {
+        process.kill(-child.pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    }
+  }
+  rmSync(work, { recursive: true, force: true });
+});
+
+/** Load url in Chromium and return what every <img> got, after checking the network and console. */
+async function inspect(url, { width, height, dpr }) {
+  const context = await browser.newContext({ viewport: { width, height }, deviceScaleFactor: dpr });
+  const page = await context.newPage();
+  const problems = [];
+  const responses = new Map();
+  page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('requestfailed', (r) => problems.push(`failed: ${r.url()} ${r.failure()?.errorText}`));
+  page.on('response', (r) => {
+    if (r.status() >= 400) problems.push(`${r.status()}: ${r.url()}`);
+    if (r.request().resourceType() === 'image') responses.set(r.url(), r);
+  });
+  await page.goto(url, { waitUntil: 'load' });
+  await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight)); // lazy images
+  await page.waitForFunction(() => [...document.images].every((i) => i.complete), null, { timeout: 180_000 });
+  const images = await page.$$eval('img', (els) =>
+    els.map((i) => ({
+      alt: i.alt,
+      kind: i.dataset.kind ?? null,
+      currentSrc: i.currentSrc,
+      srcset: i.getAttribute('srcset'),
+      sizes: i.getAttribute('sizes'),
+      widthAttr: Number(i.getAttribute('width')),
+      naturalWidth: i.naturalWidth,
+      clientWidth: i.clientWidth,
+    })),
+  );
+  const served = new Map();
+  for (const [u, r] of responses) {
+    const type = r.headers()['content-type'];
+    const body = r.status() === 200 && !u.startsWith('data:') ? await r.body() : null;
+    served.set(u, { status: r.status(), type, pixels: type === 'image/avif' ? avifWidth(body) : null });
+  }
+  await context.close();
+  assert.deepEqual(problems, [], url);
+  return { images, responses: served };
+}
+
+/** Pixel width of an AVIF file, from its 'ispe' (image spatial extents) property. */
+function avifWidth(bytes) {
+  const at = bytes.indexOf('ispe');
+  assert.ok(at > 0, 'AVIF without an ispe box');
+  return bytes.readUInt32BE(at + 8);
+}
+
+/** The checks of issue 13 for a page of CDN images. */
+function checkCdnImages({ images, responses }, { dpr, count }) {
+  assert.equal(images.length, count);
+  for (const img of images) {
+    assert.ok(img.naturalWidth > 0, `${img.alt}: not rendered`);
+    const candidates = img.srcset.split(', ').map((c) => {
+      const [u, descriptor] = c.split(' ');
+      return { u, descriptor };
+    });
+    for (const { u, descriptor } of candidates) {
+      const parsed = new URL(u);
+      assert.equal(parsed.origin, cdn, u);
+      const w = Number(parsed.searchParams.get('w'));
+      assert.ok(POLICY.widths.includes(w), `${u}: ${w} is not a policy width`);
+      assert.equal(descriptor, `${w}w`, `${u}: descriptor ${descriptor}`);
+    }
+    assert.ok(candidates.some(({ u }) => u === img.currentSrc), `${img.alt}: ${img.currentSrc} not from srcset`);
+    const got = responses.get(img.currentSrc);
+    assert.equal(got?.status, 200, img.currentSrc);
+    assert.equal(got.type, 'image/avif', img.currentSrc);
+    // Sharp: the variant has at least the device pixels of its slot (or all the original
+    // has). naturalWidth is in CSS pixels (divided by the srcset density): use the file's.
+    const needed = Math.min(Math.round(img.clientWidth * dpr), img.widthAttr);
+    assert.ok(got.pixels >= needed, `${img.alt}: ${got.pixels} px shown ${img.clientWidth} CSS px wide at DPR ${dpr}`);
+  }
+  for (const [u, r] of responses) {
+    if (u.startsWith(cdn)) assert.deepEqual([r.status, r.type], [200, 'image/avif'], u);
+  }
+}
+
+const VIEWPORTS = [
+  { name: 'desktop', width: 1280, height: 900, dpr: 1 }, // 50vw slots: the 640 variant
+  { name: 'phone', width: 390, height: 844, dpr: 3 }, // 100vw at DPR 3: the 1200 variant
+];
+
+test('strict tsc accepts the documented calls and rejects the wrong ones (bundler, node16, nodenext; TypeScript 6 and 7)', () => {
+  for (const compiler of ['typescript', 'typescript-7']) {
+    const tsc = join(app, 'node_modules', compiler, 'bin', 'tsc');
+    for (const resolution of ['bundler', 'node16', 'nodenext']) {
+      const { output: out } = ok(process.execPath, [tsc, '-p', `tsconfig.${resolution}.json`], { cwd: join(app, 'tsc') });
+      assert.equal(out.trim(), '', `${compiler} ${resolution}`);
+    }
+    // The Vite app's own project (moduleResolution bundler, React JSX) type-checks too.
+    ok(process.execPath, [tsc, '-p', '.'], { cwd: join(app, 'vite-app') });
+  }
+});
+
+test('next build fails, naming the setting, without NEXT_PUBLIC_IMAGE_CDN', () => {
+  const r = run(bin('next'), ['build'], { cwd: join(app, 'next-app'), unset: ['NEXT_PUBLIC_IMAGE_CDN'] });
+  assert.notEqual(r.status, 0, r.output);
+  assert.match(r.output, /image-origin\/next: NEXT_PUBLIC_IMAGE_CDN is not set\. Set it to the CDN origin/);
+});
+
+test('next build fails on a static import without unoptimized, with the loader message', () => {
+  const r = run(bin('next'), ['build'], {
+    cwd: join(app, 'next-app'),
+    env: { NEXT_PUBLIC_IMAGE_CDN: 'https://cdn.example.com', FIXTURE_STATIC_IMPORT_WITHOUT_UNOPTIMIZED: '1' },
+  });
+  assert.notEqual(r.status, 0, r.output);
+  assert.match(r.output, /image-origin\/next: "\/_next\/static\/media\/badge\.[^"]+\.png" is a file Next\.js serves itself/);
+});
+
+test('Next.js: next build without warnings, next start, AVIF at policy widths in Chromium', async () => {
+  const dir = join(app, 'next-app');
+  const { output: out } = ok(bin('next'), ['build'], { cwd: dir, env: { NEXT_PUBLIC_IMAGE_CDN: cdn } });
+  assert.doesNotMatch(out, WARNING, out);
+  const port = await freePort();
+  const site = `http://127.0.0.1:${port}`;
+  const server = start(bin('next'), ['start', '-H', '127.0.0.1', '-p', String(port)], { cwd: dir });
+  await ready(site, server);
+
+  for (const viewport of VIEWPORTS) {
+    checkCdnImages(await inspect(`${site}/`, viewport), { dpr: viewport.dpr, count: 5 });
+  }
+  // Files Next.js serves itself: the static import (unoptimized) and a data: URL.
+  const { images, responses } = await inspect(`${site}/static`, VIEWPORTS[0]);
+  assert.deepEqual(images.map((i) => i.kind), ['static', 'data']);
+  const [pic, dot] = images;
+  assert.match(pic.currentSrc, new RegExp(`^${site}/_next/static/media/badge\\.[^/]+\\.png$`));
+  assert.deepEqual(responses.get(pic.currentSrc), { status: 200, type: 'image/png', pixels: null });
+  assert.match(dot.currentSrc, /^data:image\/png;base64,/);
+  for (const img of images) {
+    assert.equal(img.srcset, null);
+    assert.equal(img.naturalWidth, 96);
+  }
+});
+
+test('vite build fails without VITE_IMAGE_CDN', () => {
+  const r = run(bin('vite'), ['build'], { cwd: join(app, 'vite-app'), unset: ['VITE_IMAGE_CDN'] });
+  assert.notEqual(r.status, 0, r.output);
+  assert.match(r.output, /set VITE_IMAGE_CDN to the CDN origin/);
+});
+
+test('Vite + React: vite build without warnings, vite preview, AVIF at policy widths in Chromium', async () => {
+  const dir = join(app, 'vite-app');
+  const { output: out } = ok(bin('vite'), ['build'], { cwd: dir, env: { VITE_IMAGE_CDN: cdn } });
+  assert.doesNotMatch(out, WARNING, out);
+  const port = await freePort();
+  const site = `http://127.0.0.1:${port}`;
+  const server = start(bin('vite'), ['preview', '--host', '127.0.0.1', '--port', String(port), '--strictPort'], { cwd: dir });
+  await ready(site, server);
+  for (const viewport of VIEWPORTS) {
+    checkCdnImages(await inspect(`${site}/`, viewport), { dpr: viewport.dpr, count: 4 });
+  }
+});
