@@ -3,7 +3,7 @@
 // checks what the function's handler() returns. Lives outside cloudfront/test/ because
 // node --test would run any .js file under a test/ folder as a test file.
 
-var HARNESS_KNOWN = ['w', 'h', 'q', 'fit', 'format'];
+var HARNESS_KNOWN = ['w', 'h', 'q', 'fit', 'format', 'info'];
 
 function harnessPieces(query) {
   var out = [];

@@ -174,14 +174,18 @@ def admits(policy: Policy, variant: Variant) -> bool:
 
 
 def from_canonical(key: str, ops: str, policy: Policy) -> Variant | InfoVariant:
-    """Parse a canonical ops segment strictly: it must re-serialize to exactly itself."""
+    """Parse a canonical ops segment strictly: it must re-serialize to exactly itself.
+
+    The key is judged first, so a key error wins over an ops error as on the edge.
+    """
+    key = validate_key(key, policy)
     if ops == INFO_OPS:
-        return InfoVariant(validate_key(key, policy))
+        return InfoVariant(key)
     values = dict(token.split("=", 1) for token in ops.split(","))
     try:
         fmt, q = values.get("f", ""), values["q"]
         variant = Variant(
-            key=validate_key(key, policy),
+            key=key,
             width=int(values["w"]) if "w" in values else None,
             height=int(values["h"]) if "h" in values else None,
             fit=values.get("fit"),

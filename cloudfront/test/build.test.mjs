@@ -39,6 +39,21 @@ test('a policy change shows up in the artefact (so the drift test would catch it
   assert.notEqual(await minifyFunction(code), readArtefact());
 });
 
+test('q=auto levels come from the policy (quality.auto, quality.auto_default) when it names them', () => {
+  const policy = JSON.parse(policyText);
+  policy.quality = { ...policy.quality, auto: ['max', 'min'], auto_default: 'min' };
+  const realm = realmOf(renderTemplate(readFileSync(TEMPLATE_PATH, 'utf8'), JSON.stringify(policy)));
+  const answer = (query, path = '/a.jpg') => {
+    const out = realm.handler(realm.vectorEvent({ path, query, accept: null }, true));
+    return out.uri || out.body.data;
+  };
+  assert.equal(answer('q=auto'), '/a.jpg/q=auto-min,f=auto-orig');
+  assert.equal(answer('q=auto:MAX'), '/a.jpg/q=auto-max,f=auto-orig');
+  assert.equal(answer('q=auto:good'), 'invalid q: expected one of auto, auto:max, auto:min');
+  assert.equal(answer(null, '/a.jpg/q=auto-max,f=webp'), '/a.jpg/q=auto-max,f=webp');
+  assert.equal(answer(null, '/a.jpg/q=auto-good,f=webp'), 'not a canonical variant');
+});
+
 test('template has exactly one ${policy_json} and no other Terraform template sequence', () => {
   const template = readFileSync(TEMPLATE_PATH, 'utf8');
   assert.equal(template.split('${').length - 1, 1);

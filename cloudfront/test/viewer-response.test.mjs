@@ -17,6 +17,12 @@ const CASES = [
   ['/photos/f=auto-x/q=75,f=jpeg', 200, undefined],
   ['/photos/cat.jpg/w=640,q=75,f=auto-webp', 404, undefined],
   ['/photos/cat.jpg/w=640,q=75,f=auto-webp', 304, 'Accept'],
+  // The info document (issue 14) never depends on Accept.
+  ['/photos/cat.jpg/f=info', 200, undefined],
+  ['/photos/cat.jpg/f=info', 304, undefined],
+  // q=auto levels (issue 15): only the format decides, not the auto- of the quality.
+  ['/photos/cat.jpg/w=640,q=auto-good,f=webp', 200, undefined],
+  ['/photos/cat.jpg/w=640,q=auto-eco,f=auto-avif', 200, 'Accept'],
 ];
 
 function event(uri, status) {

@@ -1,4 +1,4 @@
-"""`image-origin` command line: serve, package, invalidate, warm."""
+"""`image-origin` command line: serve, package, invalidate, warm, worker."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from . import invalidate, packaging, serve, warm
+from . import invalidate, packaging, serve, warm, worker
 
 Adder = Callable[[argparse.ArgumentParser], None]
 Runner = Callable[[argparse.Namespace], int]
@@ -32,6 +32,11 @@ COMMANDS: dict[str, tuple[str, Adder, Runner]] = {
         "pre-generate variants for many originals",
         warm.add_warm_arguments,
         warm.run_warm,
+    ),
+    "worker": (
+        "drain the events queue here, as the events function would",
+        worker.add_worker_arguments,
+        worker.run_worker,
     ),
 }
 

@@ -1,7 +1,13 @@
 """Originals bucket events → purge stale variants, invalidate CloudFront, optionally warm.
 
 Input: SQS batches whose bodies are S3 event notifications (also an SNS envelope around
-one, S3's ``s3:TestEvent``, and plain S3 records when S3 invokes the function directly).
+one, S3's ``s3:TestEvent``, and plain S3 records when S3 invokes the function directly),
+or warm jobs (jobs.py, sent by ``image-origin warm --via-queue``).
+
+* A warm job: render the job's variants of its original that are not stored yet (stored
+  ones cost one LIST, no read, no write: a redelivered job does no work). An original that
+  is gone or undecodable is acknowledged with a log line; storage errors are retried and
+  end in the dead-letter queue; a malformed job goes there at once.
 
 * ``ObjectCreated:*`` (new or overwritten original): purge + invalidate, then render the
   configured variants (WARM_WIDTHS × WARM_FORMATS) when WARM_WIDTHS is set.
@@ -57,9 +63,10 @@ from .invalidation import (
     InvalidationFailed,
     caller_reference,
 )
+from .jobs import JobError, WarmJob, parse_job
 from .purge import purge_key
 from .records import TEST_EVENT, Notification, RecordError, S3Record, SqsMessage
-from .warm import WarmReport, check_warm_options, parse_formats, warm_keys
+from .warm import WarmReport, check_warm_options, parse_formats, warm_keys, warm_listed
 
 
 @dataclass
@@ -67,6 +74,7 @@ class Outcome:
     """What processing one S3 record did; its ``log_fields`` are the record's one log line."""
 
     record: S3Record | None = None
+    job: WarmJob | None = None
     status: str = "ok"
     reason: str | None = None
     error: str | None = None
@@ -83,6 +91,8 @@ class Outcome:
         if self.record is not None:
             r = self.record
             fields.update(event=r.event_name, bucket=r.bucket, key=r.key)
+        if self.job is not None:
+            fields.update(event="warm-job", key=self.job.key, variants=len(self.job.ops))
         optional = {
             "found": self.found,
             "deleted": self.deleted,
@@ -175,6 +185,8 @@ class EventProcessor:
             bucket = notification.test_bucket
             logs.line(logging.INFO, **base, event=TEST_EVENT, bucket=bucket, status="ignored")
             return True
+        if notification.job is not None:
+            return self._job_logged(notification.job, base)
         ok = True
         for raw in notification.records:
             ok = self._logged(raw, base, ref, retry) and ok
@@ -199,6 +211,43 @@ class EventProcessor:
         ms = round((time.perf_counter() - started) * 1000, 1)
         logs.line(logging.INFO if ok else logging.ERROR, **base, **outcome.log_fields(), ms=ms)
         return ok
+
+    def _job_logged(self, payload: dict[str, Any], base: dict[str, Any]) -> bool:
+        """Run one warm job and write its one log line; False when it must be retried."""
+        started = time.perf_counter()
+        outcome = Outcome()
+        ok = True
+        try:
+            outcome.job = parse_job(payload)
+            self.warm_job(outcome.job, outcome)
+        except JobError as exc:  # nobody can run it: to the dead-letter queue, for a human
+            ok = False
+            outcome.status, outcome.error = "failed", str(exc)
+        except RetryableError as exc:
+            ok = False
+            outcome.status, outcome.error = "failed", str(exc)
+        ms = round((time.perf_counter() - started) * 1000, 1)
+        logs.line(logging.INFO if ok else logging.ERROR, **base, **outcome.log_fields(), ms=ms)
+        return ok
+
+    def warm_job(self, job: WarmJob, outcome: Outcome) -> None:
+        """Render the job's variants that are missing; RetryableError on storage trouble."""
+        try:
+            variants = job.variants(self.policy)
+        except BadRequest as exc:
+            # A key or variant this policy refuses (it changed since the job was sent): no
+            # URL reaches it, so there is nothing worth rendering.
+            outcome.status, outcome.reason = "ignored", exc.message
+            return
+        report = warm_listed(self.origin, job.key, variants)
+        outcome.warm = report
+        if report.retriable:
+            raise RetryableError("warm failed (storage); will retry")
+        statuses = {status for status, _ in report.failed.values()}
+        if statuses == {404}:
+            outcome.status, outcome.reason = "ok-gone", "original not found"
+        elif report.failed:
+            outcome.status = "ok-unrenderable"  # the original's bytes: retrying cannot help
 
     def process(self, record: S3Record, outcome: Outcome, ref: str, retry: bool) -> None:
         """Purge + invalidate (+ warm on create) for one S3 record, noted in ``outcome``."""

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
+from .jobs import is_job
+
 TEST_EVENT = "s3:TestEvent"
 
 
@@ -81,6 +83,7 @@ class Notification:
 
     records: list[Any]
     test_bucket: str | None = None
+    job: dict[str, Any] | None = None  # a warm job (jobs.py) instead of S3 records
 
     @property
     def is_test(self) -> bool:
@@ -103,6 +106,8 @@ class Notification:
             raise RecordError("unreadable body: body is not a JSON object")
         if data.get("Event") == TEST_EVENT:
             return cls([], str(data.get("Bucket") or ""))
+        if is_job(data):
+            return cls([], job=data)
         records = data.get("Records")
         if not isinstance(records, list):
             raise RecordError("no Records in body")

@@ -185,6 +185,32 @@ def warm_keys(
     return report
 
 
+def warm_listed(
+    origin: Origin, key: str, variants: list[Variant], metadata: Mapping[str, str] | None = None
+) -> WarmReport:
+    """Render the given variants of one original that are not stored yet (a warm job).
+
+    One LIST finds the stored ones, which are skipped without a read or a write; a storage
+    failure of that LIST fails every variant with its status (5xx: worth a retry).
+    """
+    report = WarmReport()
+    try:
+        present = set(origin.store.list_derived(derived_prefix(key)))
+    except OriginError as exc:
+        report.failed = {
+            v.derived_key: (exc.status, f"listing failed: {exc.message}") for v in variants
+        }
+        return report
+    missing = [v for v in variants if v.derived_key not in present]
+    report.skipped = [v.derived_key for v in variants if v.derived_key in present]
+    for derived_key, failure in _warm_key(origin, key, missing, metadata) if missing else []:
+        if failure is None:
+            report.done.append(derived_key)
+        else:
+            report.failed[derived_key] = failure
+    return report
+
+
 def _warm_key(
     origin: Origin, key: str, requests: list[Variant], metadata: Mapping[str, str] | None = None
 ) -> list[tuple[str, Failure | None]]:

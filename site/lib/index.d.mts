@@ -55,9 +55,60 @@ export interface ImageUrlConfig {
   policy?: ImagePolicy;
 }
 
+/** The info document of an original (`/<key>?info`), as getImageInfo() returns it. */
+export interface ImageInfo {
+  /** Pixels after the EXIF orientation (what the page shows). */
+  width: number;
+  /** Pixels after the EXIF orientation. */
+  height: number;
+  /** The original's format: 'jpeg', 'png', 'gif', 'webp', 'avif'. */
+  format: string;
+  /** The original's size in bytes. */
+  bytes: number;
+  /** The first frame has transparent pixels. */
+  alpha: boolean;
+  /** frames > 1. */
+  animated: boolean;
+  frames: number;
+  /** '#rrggbb' (sRGB): a CSS background while the image loads. */
+  dominantColor: string;
+  /** Base64 ThumbHash of the upright image (decode with the `thumbhash` package). */
+  thumbHash: string;
+  /** data: URL of a ≤ 16 px WebP or JPEG (≤ ~400 characters): Next.js' `blurDataURL`. */
+  blurDataURL: string;
+}
+
+/** What getImageInfo() needs from a fetch Response (the global one has it all). */
+export interface ImageInfoResponse {
+  readonly status: number;
+  readonly statusText?: string;
+  readonly headers?: { get(name: string): string | null };
+  text(): Promise<string>;
+}
+
+/** A fetch for getImageInfo(): the global fetch, or one of your own (tests, caching). */
+export type ImageInfoFetch = (url: string, init?: any) => Promise<ImageInfoResponse>;
+
+/**
+ * The second argument of getImageInfo(): `fetch` to use instead of the global one; every
+ * other property is passed to it as the request init, e.g. Next.js' `{ next: { revalidate:
+ * 3600 } }` or `{ cache: 'force-cache' }`, `headers`, `signal`.
+ */
+export interface ImageInfoInit {
+  fetch?: ImageInfoFetch;
+  /** Next.js' fetch cache settings (passed through). */
+  next?: { revalidate?: number | false; tags?: string[] };
+  cache?: string;
+  [init: string]: unknown;
+}
+
 export interface ImageUrls {
   imageUrl(src: string, options?: ImageOptions): string;
   srcSet(src: string, options?: SrcSetOptions): string;
+  /** URL of the original's info document, e.g. 'https://cdn.example.com/photos/cat.jpg?info'. */
+  infoUrl(src: string): string;
+  /** Fetch and check the info document; rejects with ImageInfoError (or ImageUrlError for a bad src). */
+  getImageInfo(src: string, init?: ImageInfoInit): Promise<ImageInfo>;
   /** Policy widths, ascending. */
   readonly widths: readonly number[];
   /** Policy heights, ascending. */
@@ -67,6 +118,20 @@ export interface ImageUrls {
 /** Thrown for a src or option the edge would reject with 400 (the edge's message), or a bad config. */
 export class ImageUrlError extends Error {
   name: 'ImageUrlError';
+}
+
+/**
+ * Rejection of getImageInfo(): the origin's error (`status` and its message, e.g.
+ * "image info https://cdn.example.com/a.jpg?info: 404 no such original"), a 200 that is not
+ * an info document, or no answer (`status` 0, the network error as `cause`).
+ */
+export class ImageInfoError extends Error {
+  constructor(message: string, details?: { status?: number; url?: string; cause?: unknown });
+  name: 'ImageInfoError';
+  /** The HTTP status; 0 when there was no answer. */
+  status: number;
+  /** The info URL that was fetched. */
+  url: string;
 }
 
 /** The policy shipped in this package (a copy of origin_handler/policy.json). */
@@ -79,3 +144,7 @@ export function imageUrl(src: string, options?: ImageOptions): string;
 export function srcSet(src: string, options?: SrcSetOptions): string;
 /** Policy widths, ascending. */
 export const widths: readonly PolicyWidth[];
+/** Root-relative URL of an original's info document, e.g. '/photos/cat.jpg?info'. */
+export function infoUrl(src: string): string;
+/** Fetch the info document of an absolute src; for path srcs use createImageUrls({ baseUrl }).getImageInfo. */
+export function getImageInfo(src: string, init?: ImageInfoInit): Promise<ImageInfo>;

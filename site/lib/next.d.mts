@@ -1,4 +1,6 @@
 // Types for next.mjs ('image-origin/next').
+import type { ImageInfoInit } from './index.mjs';
+
 export { BASE_URL_SETTING, createImageLoader } from './next-loader.mjs';
 export type { ImageLoader, ImageLoaderProps } from './next-loader.mjs';
 
@@ -22,3 +24,21 @@ export interface ImageOriginImagesConfig {
 
 /** `images` for next.config; throws when NEXT_PUBLIC_IMAGE_CDN is missing or invalid. */
 export function imagesConfig(options?: ImagesConfigOptions): ImageOriginImagesConfig;
+
+/** What imageProps() gives <Image>: spread it, then add alt, sizes, className, …. */
+export interface ImageInfoProps {
+  src: string;
+  /** Upright pixel width of the original (EXIF orientation applied). */
+  width: number;
+  height: number;
+  placeholder: 'blur';
+  /** The info document's data: URL (≤ 16 px WebP/JPEG). */
+  blurDataURL: string;
+}
+
+/**
+ * `<Image {...await imageProps('/photos/cat.jpg')} alt="" />` in a Server Component: fetches
+ * the original's info from NEXT_PUBLIC_IMAGE_CDN (init: as for getImageInfo, e.g.
+ * `{ next: { revalidate: 3600 } }`); rejects with ImageInfoError when the origin answers an error.
+ */
+export function imageProps(src: string, init?: ImageInfoInit): Promise<ImageInfoProps>;

@@ -1,5 +1,6 @@
 // For next.config: the `images` settings that make Next.js use the ready loader with
-// exactly the policy's widths and qualities. Runs in Node.js (next.config), never in pages.
+// exactly the policy's widths and qualities; and imageProps() for Server Components and
+// build time (the original's size and blur placeholder). Node.js only, never in the browser.
 import { relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -7,6 +8,26 @@ import { createImageUrls, ImageUrlError, policy } from './index.mjs';
 import { BASE_URL_SETTING, missingBaseUrl } from './next-loader.mjs';
 
 export { BASE_URL_SETTING, createImageLoader } from './next-loader.mjs';
+
+/**
+ * Props for next/image from the original's info document:
+ * `<Image {...await imageProps('/photos/cat.jpg')} alt="" sizes="…" />` gets src, the
+ * upright width and height (no layout shift) and placeholder="blur" with its blurDataURL.
+ * Reads NEXT_PUBLIC_IMAGE_CDN like the loader; init goes to getImageInfo() (fetch,
+ * `next: { revalidate }`, …).
+ */
+export async function imageProps(src, init) {
+  const baseUrl = process.env.NEXT_PUBLIC_IMAGE_CDN;
+  if (!baseUrl) throw missingBaseUrl();
+  let urls;
+  try {
+    urls = createImageUrls({ baseUrl });
+  } catch (e) {
+    throw new ImageUrlError(`image-origin/next: ${BASE_URL_SETTING}: ${e.message}`);
+  }
+  const { width, height, blurDataURL } = await urls.getImageInfo(src, init);
+  return { src, width, height, placeholder: 'blur', blurDataURL };
+}
 
 /** Next.js' smallest default device size: policy widths below it become imageSizes. */
 const DEVICE_MIN = 640;

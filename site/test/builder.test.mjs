@@ -9,7 +9,7 @@ import vm from 'node:vm';
 import { ROOT, buildViewerRequest } from '../../cloudfront/build.mjs';
 import * as mod from '../lib/index.mjs';
 
-const { createImageUrls, imageUrl, ImageUrlError, srcSet } = mod;
+const { createImageUrls, imageUrl, ImageUrlError, infoUrl, srcSet } = mod;
 const policyFile = JSON.parse(readFileSync(join(ROOT, 'origin_handler', 'policy.json'), 'utf8'));
 const CHROME = 'image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8';
 
@@ -159,6 +159,13 @@ test('every URL the builder makes is accepted at the edge as the variant asked f
   }
   // One URL per variant: distinct URLs never map to the same cache key.
   assert.equal(new Set(byUrl.values()).size, byUrl.size);
+});
+
+test('every info URL the builder makes is the info document of its original at the edge', () => {
+  for (const src of ['/photos/cat.jpg', '/photos/my cat+1 (2).jpg', 'https://cdn.example.com/写真/猫.png', '/a/f=info']) {
+    const image = atEdge(imageUrl(src, { format: 'png' }));
+    assert.equal(atEdge(infoUrl(src)), image.replace(/\/[^/]+$/, '/f=info'), src);
+  }
 });
 
 test('paths URL parsing would silently rewrite are refused, not redirected to another image', () => {

@@ -5,7 +5,8 @@
 // React), each page loaded in headless Chromium against the local endpoint
 // (`image-origin serve --originals examples/images`): every image AVIF from the endpoint,
 // every srcset candidate at a policy width with the matching descriptor, every image as
-// sharp as its slot, no console errors, and the builds without a warning.
+// sharp as its slot, no console errors, and the builds without a warning; and the Next.js
+// blur placeholder from the image info shown while the image request is held.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -234,13 +235,14 @@ test('next build fails, naming the setting, without NEXT_PUBLIC_IMAGE_CDN', () =
 test('next build fails on a static import without unoptimized, with the loader message', () => {
   const r = run(bin('next'), ['build'], {
     cwd: join(app, 'next-app'),
-    env: { NEXT_PUBLIC_IMAGE_CDN: 'https://cdn.example.com', FIXTURE_STATIC_IMPORT_WITHOUT_UNOPTIMIZED: '1' },
+    // The local endpoint: the /placeholder page fetches image info while it is prerendered.
+    env: { NEXT_PUBLIC_IMAGE_CDN: cdn, FIXTURE_STATIC_IMPORT_WITHOUT_UNOPTIMIZED: '1' },
   });
   assert.notEqual(r.status, 0, r.output);
   assert.match(r.output, /image-origin\/next: "\/_next\/static\/media\/badge\.[^"]+\.png" is a file Next\.js serves itself/);
 });
 
-test('Next.js: next build without warnings, next start, AVIF at policy widths in Chromium', async () => {
+test('Next.js: next build without warnings, next start, AVIF at policy widths in Chromium, the blur placeholder before the image', async () => {
   const dir = join(app, 'next-app');
   const { output: out } = ok(bin('next'), ['build'], { cwd: dir, env: { NEXT_PUBLIC_IMAGE_CDN: cdn } });
   assert.doesNotMatch(out, WARNING, out);
@@ -263,7 +265,99 @@ test('Next.js: next build without warnings, next start, AVIF at policy widths in
     assert.equal(img.srcset, null);
     assert.equal(img.naturalWidth, 96);
   }
+  await placeholderFirst(`${site}/placeholder`);
 });
+
+/**
+ * The /placeholder page: <Image {...await imageProps(key)} /> prerendered by `next build`
+ * from the endpoint's info document. The image request is held (page.route) until the
+ * placeholder has been seen: the upright size reserved, the info's blurDataURL as the
+ * img's background, the pixels on screen those of the blur (not the blank page); then
+ * released, the image decodes and Next.js drops the placeholder.
+ */
+async function placeholderFirst(url) {
+  const key = '/portrait-orientation-6.jpg';
+  const info = await (await fetch(`${cdn}${key}?info`)).json();
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1 });
+  const page = await context.newPage();
+  const problems = [];
+  page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  page.on('requestfailed', (r) => problems.push(`failed: ${r.url()} ${r.failure()?.errorText}`));
+  let release;
+  const released = new Promise((r) => (release = r));
+  const held = [];
+  let arrived;
+  const first = new Promise((r) => (arrived = r));
+  await page.route(
+    (u) => u.href.startsWith(`${cdn}${key}?`),
+    async (route) => {
+      held.push(route.request().url());
+      arrived();
+      await released;
+      await route.continue();
+    },
+  );
+  try {
+    // Not 'load': that waits for the held image.
+    await page.goto(url, { waitUntil: 'domcontentloaded' });
+    await first;
+    const img = page.locator('img[data-kind="blur"]');
+    const before = await img.evaluate((i) => ({
+      complete: i.complete,
+      naturalWidth: i.naturalWidth,
+      box: [i.clientWidth, i.clientHeight],
+      background: getComputedStyle(i).backgroundImage,
+    }));
+    assert.equal(before.complete, false);
+    assert.equal(before.naturalWidth, 0);
+    assert.deepEqual(before.box, [1280, 1920], 'the info size reserves the upright 2:3 box');
+    assert.ok(before.background.includes(info.blurDataURL), `background-image without the blurDataURL: ${before.background}`);
+    // What is on screen meanwhile: the blurred thumbnail, near the info's dominant colour,
+    // not the white page (PNG decoded by the page itself).
+    const shot = await page.screenshot({ clip: { x: 0, y: 0, width: 1280, height: 900 } });
+    const { mean, white } = await page.evaluate(async (b64) => {
+      const bitmap = await createImageBitmap(await (await fetch(`data:image/png;base64,${b64}`)).blob());
+      const g = new OffscreenCanvas(bitmap.width, bitmap.height).getContext('2d');
+      g.drawImage(bitmap, 0, 0);
+      const d = g.getImageData(0, 0, bitmap.width, bitmap.height).data;
+      const sum = [0, 0, 0];
+      let whites = 0;
+      for (let i = 0; i < d.length; i += 4) {
+        for (let c = 0; c < 3; c++) sum[c] += d[i + c];
+        if (d[i] > 245 && d[i + 1] > 245 && d[i + 2] > 245) whites++;
+      }
+      return { mean: sum.map((v) => v / (d.length / 4)), white: whites / (d.length / 4) };
+    }, shot.toString('base64'));
+    assert.ok(white < 0.01, `${white * 100}% of the viewport is blank while the image is held`);
+    const dominant = [1, 3, 5].map((at) => parseInt(info.dominantColor.slice(at, at + 2), 16));
+    for (let c = 0; c < 3; c++) {
+      assert.ok(Math.abs(mean[c] - dominant[c]) < 64, `screen mean ${mean.map(Math.round)} far from ${info.dominantColor}`);
+    }
+    assert.equal(held.length, 1, held.join(' '));
+    assert.equal(await img.evaluate((i) => i.complete), false, 'the image arrived while held');
+
+    release();
+    await page.waitForFunction(
+      () => {
+        const i = document.querySelector('img[data-kind="blur"]');
+        return i.complete && i.naturalWidth > 0 && getComputedStyle(i).backgroundImage === 'none';
+      },
+      null,
+      { timeout: 180_000 },
+    );
+    const after = await img.evaluate(async (i) => {
+      await i.decode();
+      return { currentSrc: i.currentSrc, box: [i.clientWidth, i.clientHeight] };
+    });
+    assert.equal(after.currentSrc, held[0]);
+    assert.deepEqual(after.box, [1280, 1920], 'no layout shift when the image arrives');
+  } finally {
+    release();
+    await context.close();
+  }
+  assert.deepEqual(problems, [], url);
+}
 
 test('vite build fails without VITE_IMAGE_CDN', () => {
   const r = run(bin('vite'), ['build'], { cwd: join(app, 'vite-app'), unset: ['VITE_IMAGE_CDN'] });

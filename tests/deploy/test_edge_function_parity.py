@@ -34,6 +34,9 @@ PIECES = [*"ab./%=&,+~-_ ", "%2F", "%2E", "%2e%2e", "%00", "%C3%A9", "%E2%82", "
 PIECES += ["~20", "~7E", "~C3~A9", "~zz", "%7E", "ü", "🐈", "(", "*"]
 PIECES += ["w=", "q=", "h=", "fit=", "format=", "f=", "640", "75", "1", "0", "9999999"]
 PIECES += ["cover", "contain", "auto", "webp", "JPG", "photos/", "cat.jpg", "W="]
+# image info (issue 14) and q=auto levels (issue 15)
+PIECES += ["info", "info=", "f=info", "q=auto", "auto:", "auto-", "high", "good", "eco", "AUTO"]
+PIECES += ["&q=auto:eco", "/q=auto-good,f=webp", ",f=auto-avif"]
 RUNNER = """
 var summary = runVectors(handler, VECTORS);
 var shown = Math.min(summary.failures.length, 20);
