@@ -616,6 +616,11 @@ def main() -> None:
     for line in bytecode_cold_imports():
         print(line, flush=True)
     print(flush=True)
+    import fanout  # bench/fanout.py: warm jobs over moto's SQS, drained by local workers
+
+    for line in fanout.main():
+        print(line, flush=True)
+    print(flush=True)
     for line in info_times(args.runs):
         print(line, flush=True)
     print(flush=True)

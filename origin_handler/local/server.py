@@ -22,7 +22,15 @@ from .edge_client import LOCAL_INVALIDATE_PATH
 DEMO_WIDTHS = (256, 384, 640, 750, 828, 1080, 1200, 1920)
 MAX_INVALIDATION_BODY = 1 << 20
 DEMO_SIZES = "(max-width: 640px) 100vw, (max-width: 1200px) 50vw, 33vw"
-ALLOW = "GET, HEAD"  # the methods viewers may use (POST only on the loopback invalidation path)
+# The methods viewers may use (POST only on the loopback invalidation path): the function's.
+ALLOW = responses.ALLOW
+# What the distribution's response headers policy adds for a CORS request with the default
+# cors_allowed_origins = ["*"] (terraform/cdn.tf): the images are public, no credentials.
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": ALLOW,
+    "Access-Control-Max-Age": "86400",
+}
 
 
 def plain_error(status: int, message: str) -> EdgeResponse:
@@ -73,6 +81,24 @@ def make_handler(edge: Edge) -> type[BaseHTTPRequestHandler]:
         def do_HEAD(self) -> None:
             self._serve("HEAD")
 
+        def do_OPTIONS(self) -> None:
+            # CloudFront forwards a preflight to the function, which answers 204 (allowed
+            # methods); the response headers policy adds the CORS headers.
+            answer = responses.preflight()
+            headers = {**answer["headers"]}
+            if self.headers.get("Access-Control-Request-Headers"):
+                headers["Access-Control-Allow-Headers"] = "*"
+            logs.line(
+                source="edge",
+                method="OPTIONS",
+                path=urlsplit(self.path).path[:256],
+                cache="preflight",
+                status=answer["statusCode"],
+                bytes=0,
+                ms=0.0,
+            )
+            self._send(EdgeResponse(answer["statusCode"], headers, b""))
+
         def do_POST(self) -> None:
             if urlsplit(self.path).path != LOCAL_INVALIDATE_PATH:
                 self.send_error(HTTPStatus.METHOD_NOT_ALLOWED)
@@ -112,7 +138,11 @@ def make_handler(edge: Edge) -> type[BaseHTTPRequestHandler]:
 
         def _send(self, answer: EdgeResponse, head: bool = False) -> None:
             self.send_response(answer.status)
-            for name, value in answer.headers.items():
+            headers = dict(answer.headers)
+            request_headers = getattr(self, "headers", None)  # unset for a broken request line
+            if request_headers is not None and request_headers.get("Origin"):  # CORS request
+                headers.update(CORS_HEADERS)
+            for name, value in headers.items():
                 if name.lower() != "content-length":
                     self.send_header(name, value)
             self.send_header("Content-Length", str(len(answer.body)))
@@ -124,9 +154,9 @@ def make_handler(edge: Edge) -> type[BaseHTTPRequestHandler]:
             """Errors http.server itself emits, in the server's shape instead of an HTML page.
 
             The standard library calls this for an unknown method (501, answered as 405: only
-            GET and HEAD are served), a too-long request line (414), a malformed request line
-            (400) and too-long or too many headers (431). Its message may quote the request,
-            so it goes to the log only; the body is the status phrase.
+            GET, HEAD and OPTIONS are served), a too-long request line (414), a malformed
+            request line (400) and too-long or too many headers (431). Its message may quote
+            the request, so it goes to the log only; the body is the status phrase.
             """
             if code == HTTPStatus.NOT_IMPLEMENTED:  # "Unsupported method": no do_<METHOD>
                 code = HTTPStatus.METHOD_NOT_ALLOWED

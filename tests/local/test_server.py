@@ -260,16 +260,49 @@ def _assert_plain_line(response, body: bytes, status: int) -> None:
     assert body.endswith(b"\n") and b"<" not in body
 
 
-@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH", "POST", "OPTIONS", "BREW"])
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH", "POST", "BREW"])
 def test_other_methods_are_a_plain_405_with_allow(endpoint, method, caplog):
     base, _ = endpoint
     with caplog.at_level("INFO", logger="image_origin"):
         response, body = _raw(base, method, "/portrait.jpg?w=640")
     _assert_plain_line(response, body, 405)
     assert body == b"405 method not allowed\n"
-    assert response.getheader("Allow") == "GET, HEAD"
+    assert response.getheader("Allow") == "GET, HEAD, OPTIONS"
     logged = [r.getMessage() for r in caplog.records if '"status":405' in r.getMessage()]
     assert len(logged) == 1 and '"source":"server"' in logged[0]
+
+
+def test_a_preflight_gets_204_with_the_cors_headers_and_fetch_then_reads_the_image(endpoint):
+    import http.client
+    from urllib.parse import urlsplit
+
+    base, _ = endpoint
+    host = urlsplit(base)
+    conn = http.client.HTTPConnection(host.hostname, host.port, timeout=30)
+    conn.request(
+        "OPTIONS",
+        "/portrait.jpg?w=640",
+        headers={
+            "Origin": "https://www.example.com",
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "x-trace",
+        },
+    )
+    preflight = conn.getresponse()
+    assert (preflight.status, preflight.read()) == (204, b"")
+    assert preflight.getheader("Allow") == "GET, HEAD, OPTIONS"
+    assert preflight.getheader("Access-Control-Allow-Origin") == "*"
+    assert "GET" in preflight.getheader("Access-Control-Allow-Methods")
+    assert preflight.getheader("Access-Control-Allow-Headers") == "*"
+    conn.request("GET", "/portrait.jpg?w=640", headers={"Origin": "https://www.example.com"})
+    image = conn.getresponse()
+    assert image.status == 200 and image.read()[:2] == b"\xff\xd8"
+    assert image.getheader("Access-Control-Allow-Origin") == "*"
+    conn.request("GET", "/portrait.jpg?w=640")  # not a CORS request: no CORS headers
+    plain = conn.getresponse()
+    plain.read()
+    assert plain.getheader("Access-Control-Allow-Origin") is None
+    conn.close()
 
 
 def test_too_long_query_is_a_plain_414(endpoint):
