@@ -28,8 +28,9 @@ from PIL import Image
 from .formats import AVIF_SCALE, ENCODERS
 
 # Level → SSIMULACRA2 target. Anchors: ~90 visually lossless, ~80 very high, ~70 high.
-# "high" is 87, not 90: lossy WebP tops out at ~88-91 on photos (q=100), so 90 would make
-# every WebP answer miss it. policy.AUTO_LEVELS names the same levels for the URL parser.
+# "high" is 87, not 90: lossy WebP tops out at ~88 (median over the bench photos at q=100),
+# so 90 would make most WebP answers miss it. policy.AUTO_LEVELS names the same levels for
+# the URL parser.
 LEVELS: dict[str, float] = {"high": 87.0, "good": 80.0, "eco": 70.0}
 # Levels from this target up decode JPEGs at full scale (transform._fine): the 1/2 draft
 # alone can cap a photo at ~88.
