@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -20,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 IMAGES = ROOT / "examples" / "images"
-COPIES = 4  # each bundled photo under this many keys: 24 originals
+COPIES = 2  # each bundled photo under this many keys: 12 originals
 WIDTHS = (640, 1080)
 FORMATS = ("auto-webp", "auto-avif")
 # Lambda x86_64 at 1769 MB: $0.0000166667 per GB-s, $0.20 per million requests; one S3 PUT
@@ -76,18 +77,29 @@ def run(workers: int, endpoint: str) -> tuple[int, float]:
     started = time.perf_counter()
     procs = [
         subprocess.Popen(
-            command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
         for _ in range(workers)
     ]
+    outputs = [""] * workers
+    readers = [
+        threading.Thread(target=lambda i=i: outputs.__setitem__(i, procs[i].stdout.read()))
+        for i in range(workers)
+    ]
+    for reader in readers:
+        reader.start()
     stored = 0
-    while stored < expected and time.perf_counter() - started < 900:
+    # Until every variant is stored; the workers stop by themselves once the queue is idle.
+    while stored < expected and any(p.poll() is None for p in procs):
         time.sleep(0.25)
         pages = s3.get_paginator("list_objects_v2").paginate(Bucket=derived)
         stored = sum(len(p.get("Contents", [])) for p in pages)
     elapsed = time.perf_counter() - started
-    for proc in procs:
+    for proc, reader in zip(procs, readers, strict=True):
         proc.wait(timeout=120)
+        reader.join()
+    if stored < expected:
+        raise RuntimeError(f"stored {stored} of {expected} variants:\n" + "".join(outputs)[-3000:])
     return stored, elapsed
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -20,13 +19,18 @@ AUTO_DEFAULT = "good"
 
 @dataclass(frozen=True)
 class Policy:
-    """Widths, heights, qualities, formats and fits that a URL may ask for."""
+    """Widths, heights, qualities, formats and fits that a URL may ask for.
+
+    ``heights`` may be empty: the policy then has width-only variants, and a URL with ``h``
+    is a 400 (docs/url-contract.md). ``qualities`` is the allow-list every numeric ``q``
+    snaps to; ``quality_min``/``quality_max`` only bound what a URL may write.
+    """
 
     widths: tuple[int, ...]
     heights: tuple[int, ...]
+    qualities: tuple[int, ...]
     quality_min: int
     quality_max: int
-    quality_step: int
     quality_default: int
     formats: tuple[str, ...]
     format_aliases: dict[str, str]
@@ -44,13 +48,12 @@ class Policy:
 
     @property
     def max_height(self) -> int:
-        """Largest height any variant can have."""
-        return self.heights[-1]
+        """Largest height any variant can have (the largest width when heights are off)."""
+        return self.heights[-1] if self.heights else self.max_width
 
     def snap_quality(self, value: int) -> int:
-        """Round a 1–100 quality up to the policy step (capped at the maximum)."""
-        step = self.quality_step
-        return min(self.quality_max, max(step, math.ceil(value / step) * step))
+        """The allowed quality nearest to value; halfway between two, the higher one."""
+        return min(self.qualities, key=lambda q: (abs(q - value), -q))
 
     def snap_width(self, value: int) -> int:
         """Smallest allowed width ≥ value; the largest one when value is above them all."""
@@ -64,12 +67,17 @@ class Policy:
     def from_dict(cls, raw: dict) -> Policy:
         """Build and sanity-check a policy from its JSON form."""
         q = raw["quality"]
+        if "qualities" not in raw:
+            raise ValueError(
+                'policy: list the allowed qualities as "qualities": [50, 75, 90]'
+                " (quality.step is no longer read)"
+            )
         policy = cls(
             widths=tuple(sorted(int(w) for w in raw["widths"])),
             heights=tuple(sorted(int(h) for h in raw["heights"])),
+            qualities=tuple(sorted({int(v) for v in raw["qualities"]})),
             quality_min=int(q["min"]),
             quality_max=int(q["max"]),
-            quality_step=int(q["step"]),
             quality_default=int(q["default"]),
             formats=tuple(raw["formats"]),
             format_aliases=dict(raw.get("format_aliases", {})),
@@ -80,16 +88,22 @@ class Policy:
             auto_levels=tuple(q.get("auto", AUTO_LEVELS)),
             auto_default=q.get("auto_default", AUTO_DEFAULT),
         )
-        if not policy.widths or not policy.heights or min(policy.widths + policy.heights) < 1:
-            raise ValueError("policy: widths and heights must be non-empty positive lists")
+        if not policy.widths or min(policy.widths + policy.heights) < 1:
+            raise ValueError(
+                "policy: widths must be a non-empty list, heights a list, all positive"
+            )
+        if not policy.qualities or not all(
+            policy.quality_min <= v <= policy.quality_max for v in policy.qualities
+        ):
+            raise ValueError("policy: qualities must be a non-empty list within quality min–max")
         if policy.default_fit not in policy.fits:
             raise ValueError("policy: default_fit must be one of fits")
         if not set(policy.negotiated) <= set(policy.formats):
             raise ValueError("policy: negotiated formats must be listed in formats")
         if policy.auto_default not in policy.auto_levels:
             raise ValueError("policy: quality.auto_default must be one of quality.auto")
-        if policy.quality_default % policy.quality_step:
-            raise ValueError("policy: default quality must be a multiple of the step")
+        if policy.quality_default not in policy.qualities:
+            raise ValueError("policy: quality.default must be one of qualities")
         return policy
 
 

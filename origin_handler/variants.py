@@ -10,7 +10,8 @@ A variant of the original ``photos/cat.jpg`` is named by its canonical ops segme
 * the CloudFront invalidation paths: the exact URI, or ``/photos/cat.jpg/*``;
 * the public path of an original (``encode_key``, percent-encoded, what pages write);
 * whether the policy admits a variant (``admits``), which the strict canonical parser,
-  ``warm`` and the events function all ask;
+  ``warm`` and the events function all ask, and so how many variants an original can have
+  (``variant_space``, what ``image-origin policy --count`` prints);
 * the info document of an original (``InfoVariant``, ops ``f=info``): ops-shaped, so it is
   stored, listed, purged and invalidated with the variants by every rule above unchanged.
 """
@@ -18,7 +19,7 @@ A variant of the original ``photos/cat.jpg`` is named by its canonical ops segme
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import quote, unquote_to_bytes
 
 from .errors import BadRequest
@@ -169,7 +170,52 @@ def admits(policy: Policy, variant: Variant) -> bool:
         and (fit is None or fit in policy.fits)
         and (fit is not None) == (w is not None and h is not None)
         # One variant per auto level: the level is the quality, not a quality per level.
-        and (q in policy.auto_levels if isinstance(q, str) else policy.snap_quality(q) == q)
+        and (q in policy.auto_levels if isinstance(q, str) else q in policy.qualities)
+    )
+
+
+Size = tuple[int | None, int | None, str | None]  # (w, h, fit) of a canonical variant
+
+
+@dataclass(frozen=True)
+class VariantSpace:
+    """Every value each part of a canonical variant can take under one policy."""
+
+    sizes: tuple[Size, ...]  # none, w only, h only, w + h + fit
+    qualities: tuple[int | str, ...]  # numbers, then q=auto level names
+    formats: tuple[tuple[str, bool], ...]  # (format, negotiated)
+
+    @property
+    def count(self) -> int:
+        """How many distinct image variants (canonical ops segments) one original can have."""
+        return len(self.sizes) * len(self.qualities) * len(self.formats)
+
+
+def variant_space(policy: Policy) -> VariantSpace:
+    """The variant space of one original, part by part, as ``admits`` judges it.
+
+    Candidates come from the policy's lists, and each is kept only when ``admits`` accepts
+    it in an otherwise plain variant. ``admits`` is one predicate per part (size, quality,
+    format) joined by ``and``, so the variants it admits are exactly the product of the
+    three lists and ``count`` is the product of their lengths (tests/test_variants.py
+    checks it against a brute-force walk of the canonical grammar).
+    """
+    plain = Variant("k", None, None, None, policy.quality_default, ORIGINAL_FAMILY, True)
+    ws, hs, fits = policy.widths, policy.heights, policy.fits
+    sizes: list[Size] = [(None, None, None)]
+    sizes += [(w, None, None) for w in ws] + [(None, h, None) for h in hs]
+    sizes += [(w, h, fit) for w in ws for h in hs for fit in fits]
+    qualities = [*policy.qualities, *policy.auto_levels]
+    formats = [(f, False) for f in policy.formats]
+    formats += [(f, True) for f in (*policy.negotiated, ORIGINAL_FAMILY)]
+    return VariantSpace(
+        sizes=tuple(
+            s for s in sizes if admits(policy, replace(plain, width=s[0], height=s[1], fit=s[2]))
+        ),
+        qualities=tuple(q for q in qualities if admits(policy, replace(plain, quality=q))),
+        formats=tuple(
+            (f, n) for f, n in formats if admits(policy, replace(plain, format=f, negotiated=n))
+        ),
     )
 
 

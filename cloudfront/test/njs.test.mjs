@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'node:test';
 
-import { ROOT, readArtefact } from '../build.mjs';
+import { POLICY_PATH, ROOT, TEMPLATE_PATH, minifyFunction, readArtefact, renderTemplate } from '../build.mjs';
 
 const RUNNER = `
 var summary = runVectors(handler, VECTORS);
@@ -16,18 +16,16 @@ console.log('njs: ' + summary.vectors + ' vectors, ' + summary.checks + ' checks
 if (summary.failed) throw new Error(summary.failed + ' vector checks failed under njs');
 `;
 
-test('every vector passes under njs', () => {
-  const vectorsText = readFileSync(join(ROOT, 'tests', 'fixtures', 'vectors.json'), 'utf8');
-  const { vectors } = JSON.parse(vectorsText);
+function runUnderNjs(code, vectors, name) {
   const script = [
-    readArtefact(),
+    code,
     readFileSync(join(ROOT, 'cloudfront', 'vector-harness.js'), 'utf8'),
     `var VECTORS = ${JSON.stringify(vectors)};`,
     RUNNER,
   ].join('\n');
   const dir = join(ROOT, 'build', 'cloudfront');
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, 'njs-vectors.js');
+  const file = join(dir, `njs-${name}.js`);
   writeFileSync(file, script);
 
   const run = spawnSync('njs', [file], { encoding: 'utf8', timeout: 60_000 });
@@ -41,4 +39,16 @@ test('every vector passes under njs', () => {
   assert.equal(Number(m[1]), vectors.length);
   assert.ok(Number(m[2]) > vectors.length, 'fallback checks ran too');
   assert.equal(Number(m[3]), 0, out);
+}
+
+const { vectors, policies } = JSON.parse(readFileSync(join(ROOT, 'tests', 'fixtures', 'vectors.json'), 'utf8'));
+
+test('every vector passes under njs', () => runUnderNjs(readArtefact(), vectors, 'vectors'));
+
+test('every patched-policy vector passes under njs (the function built with that policy)', async () => {
+  for (const [i, group] of policies.entries()) {
+    const policy = { ...JSON.parse(readFileSync(POLICY_PATH, 'utf8')), ...group.patch };
+    const code = await minifyFunction(renderTemplate(readFileSync(TEMPLATE_PATH, 'utf8'), JSON.stringify(policy)));
+    runUnderNjs(code, group.vectors, `policy-${i}`);
+  }
 });

@@ -8,11 +8,14 @@ import { join } from 'node:path';
 import test from 'node:test';
 import vm from 'node:vm';
 
-import { BUDGET_BYTES, MAX_FUNCTION_BYTES, ROOT, readArtefact } from '../build.mjs';
+import {
+  BUDGET_BYTES, MAX_FUNCTION_BYTES, POLICY_PATH, ROOT, TEMPLATE_PATH, minifyFunction, readArtefact,
+  renderTemplate,
+} from '../build.mjs';
 
 const code = readArtefact();
 const harness = readFileSync(join(ROOT, 'cloudfront', 'vector-harness.js'), 'utf8');
-const { vectors } = JSON.parse(readFileSync(join(ROOT, 'tests', 'fixtures', 'vectors.json'), 'utf8'));
+const { vectors, policies } = JSON.parse(readFileSync(join(ROOT, 'tests', 'fixtures', 'vectors.json'), 'utf8'));
 
 function load() {
   const realm = vm.createContext({}); // ECMAScript built-ins only
@@ -52,6 +55,22 @@ for (const v of vectors) {
       assert.equal(realm.checkVector(realm.handler, v, false), null, 'querystring-object fallback');
     }
   });
+}
+
+// The vectors of a patched policy (ties, heights off) against the function built, and
+// minified, with that policy: what the build would upload for such a site.
+for (const group of policies) {
+  const policy = { ...JSON.parse(readFileSync(POLICY_PATH, 'utf8')), ...group.patch };
+  const built = await minifyFunction(renderTemplate(readFileSync(TEMPLATE_PATH, 'utf8'), JSON.stringify(policy)));
+  const patched = vm.createContext({});
+  vm.runInContext(built, patched);
+  vm.runInContext(harness, patched);
+  for (const v of group.vectors) {
+    test(`${group.name}: ${v.name}`, () => {
+      assert.equal(patched.checkVector(patched.handler, v, true), null);
+      if (patched.fallbackApplies(v)) assert.equal(patched.checkVector(patched.handler, v, false), null);
+    });
+  }
 }
 
 test('the whole-file runner (what njs runs) agrees', () => {

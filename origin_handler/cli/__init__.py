@@ -1,4 +1,4 @@
-"""`image-origin` command line: serve, package, invalidate, warm, worker."""
+"""`image-origin` command line: serve, package, invalidate, warm, worker, policy."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from . import invalidate, packaging, serve, warm, worker
+from . import invalidate, packaging, policy, serve, warm, worker
 
 Adder = Callable[[argparse.ArgumentParser], None]
 Runner = Callable[[argparse.Namespace], int]
@@ -37,6 +37,11 @@ COMMANDS: dict[str, tuple[str, Adder, Runner]] = {
         "drain the events queue here, as the events function would",
         worker.add_worker_arguments,
         worker.run_worker,
+    ),
+    "policy": (
+        "show a policy's variant space (--count: variants per original)",
+        policy.add_policy_arguments,
+        policy.run_policy,
     ),
 }
 

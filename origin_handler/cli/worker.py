@@ -81,6 +81,7 @@ def drain(sqs: Any, queue_url: str, handle: Any, idle_exit: float | None) -> tup
             sqs.delete_message_batch(QueueUrl=queue_url, Entries=entries)
         acknowledged += len(done)
         retried += len(failed)
+        last = time.monotonic()  # idle counts from the end of the work, not its start
     return acknowledged, retried
 
 

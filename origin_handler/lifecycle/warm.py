@@ -79,10 +79,8 @@ def check_warm_options(
     if not formats:
         raise BadRequest("no formats given")
     if not allowed(None, ORIGINAL_FAMILY, True, quality):
-        raise BadRequest(
-            f"quality {quality} is not in the policy (a multiple of {policy.quality_step}"
-            f" up to {policy.quality_max})"
-        )
+        listed = " ".join(map(str, policy.qualities))
+        raise BadRequest(f"quality {quality} is not in the policy ({listed})")
 
 
 @dataclass

@@ -137,6 +137,8 @@ def from_public(
     if params.get("w"):
         width = policy.snap_width(_positive_int("w", params["w"]))
     if params.get("h"):
+        if not policy.heights:  # a width-only policy: h would be silently dropped otherwise
+            raise BadRequest("invalid h: this policy has no heights", param="h")
         height = policy.snap_height(_positive_int("h", params["h"]))
     quality: int | str = policy.quality_default
     if params.get("q", "").lower().startswith(AUTO_QUALITY):

@@ -11,12 +11,30 @@ export type PolicyWidth = Shipped['widths'][number];
 export type ImageFormat = Shipped['formats'][number] | keyof Shipped['format_aliases'] | 'auto';
 /** `fit=` values of the policy. */
 export type ImageFit = Shipped['fits'][number];
+/** A numeric quality of the policy (`qualities`): what a numeric quality is snapped to. */
+export type PolicyQuality = Shipped['qualities'][number];
+/**
+ * q=auto: per image, the cheapest encoding that keeps the level's SSIMULACRA2 target.
+ * `'auto'` is the default level (`good`); the URL then says `q=auto`.
+ */
+export type AutoQuality = 'auto' | 'auto:high' | 'auto:good' | 'auto:eco';
+/** A quality option: 1–100 (snapped to the nearest policy quality) or a q=auto level. */
+export type ImageQuality = number | AutoQuality;
 
 /** The shape of a policy file (origin_handler/policy.json). */
 export interface ImagePolicy {
   readonly widths: readonly number[];
+  /** May be empty: a width-only policy, where any height is an error. */
   readonly heights: readonly number[];
-  readonly quality: { readonly min: number; readonly max: number; readonly step: number; readonly default: number };
+  /** The allowed numeric qualities; any 1–100 quality snaps to the nearest (halfway: the higher). */
+  readonly qualities: readonly number[];
+  readonly quality: {
+    readonly min: number;
+    readonly max: number;
+    readonly default: number;
+    readonly auto?: readonly string[];
+    readonly auto_default?: string;
+  };
   readonly formats: readonly string[];
   readonly format_aliases?: Readonly<Record<string, string>>;
   readonly negotiated: readonly string[];
@@ -28,10 +46,13 @@ export interface ImagePolicy {
 export interface ImageOptions {
   /** Intrinsic width wanted (image pixels, not CSS pixels); snapped UP to a policy width. */
   width?: number;
-  /** Snapped UP to a policy height. */
+  /** Snapped UP to a policy height (an error when the policy has no heights). */
   height?: number;
-  /** 1–100, snapped up to the policy step; one scale for every format. */
-  quality?: number;
+  /**
+   * 1–100, snapped to the nearest policy quality (halfway: the higher); one scale for
+   * every format. Or 'auto' / 'auto:high' / 'auto:good' / 'auto:eco' (q=auto).
+   */
+  quality?: ImageQuality;
   /** Omit (or 'auto') to let the edge pick AVIF/WebP from the browser's Accept header. */
   format?: ImageFormat;
   /** Only used when both width and height are given. */
@@ -41,7 +62,7 @@ export interface ImageOptions {
 export interface SrcSetOptions {
   /** Candidate widths; each is snapped up to a policy width and deduplicated. Default: all policy widths. */
   widths?: readonly number[];
-  quality?: number;
+  quality?: ImageQuality;
   format?: ImageFormat;
 }
 

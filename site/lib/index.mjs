@@ -3,9 +3,10 @@
 // this package as policy.mjs when it is packed; a test fails when the copy drifts).
 //
 // Every URL is in normalized public form: `/<key>?w=&h=&fit=&q=&format=` with width and
-// height already snapped up to the allow-list, quality snapped to the step, defaults left
-// out (q=<default>, fit=<default>, format=auto). One variant = one URL, so the browser
-// cache and the CDN cache agree. Format is left to the edge (Accept) unless asked for.
+// height already snapped up to the allow-list, a numeric quality snapped to the nearest
+// allowed one (halfway: the higher), defaults left out (q=<default>, fit=<default>,
+// format=auto, and q=auto for the default auto level). One variant = one URL, so the
+// browser cache and the CDN cache agree. Format is left to the edge (Accept) unless asked for.
 //
 // Image info: infoUrl() → `/<key>?info` (the original's JSON info document: upright size,
 // ThumbHash, blurDataURL, …) and getImageInfo(), which fetches and checks it.
@@ -62,7 +63,12 @@ function snapUp(value, allowed) {
 export function createImageUrls({ baseUrl, policy: p = defaultPolicy } = {}) {
   const widths = [...p.widths].sort((a, b) => a - b);
   const heights = [...p.heights].sort((a, b) => a - b);
+  const qualities = [...p.qualities].sort((a, b) => a - b);
   const q = p.quality;
+  // q=auto levels: the policy's (quality.auto, quality.auto_default), else origin_handler/policy.py's.
+  const autoLevels = q.auto ?? ['high', 'good', 'eco'];
+  const autoDefault = q.auto_default ?? 'good';
+  const autoChoices = ['auto', ...autoLevels.map((n) => `auto:${n}`)].join(', ');
   const maxKeyBytes = p.max_key_bytes ?? 1024;
   const aliases = p.format_aliases ?? {};
   const base = baseOf(baseUrl);
@@ -131,18 +137,29 @@ export function createImageUrls({ baseUrl, policy: p = defaultPolicy } = {}) {
 
   function size(name, value, allowed) {
     if (value === undefined || value === null) return null;
+    // heights: [] is a width-only policy; the edge answers any h with this 400.
+    if (!allowed.length) throw new ImageUrlError(`invalid ${name}: this policy has no heights`);
     if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
       throw new ImageUrlError(`invalid ${name}: expected a whole number from 1`);
     }
     return snapUp(Math.ceil(value), allowed);
   }
 
+  /** The q= value to write ('auto', 'auto:eco', 90), or null for the default quality. */
   function quality(value) {
-    if (value === undefined || value === null) return q.default;
+    if (value === undefined || value === null) return null;
+    if (typeof value === 'string' && value.toLowerCase().startsWith('auto')) {
+      const v = value.toLowerCase();
+      const level = v === 'auto' ? autoDefault : v.startsWith('auto:') ? v.slice(5) : null;
+      if (!autoLevels.includes(level)) throw new ImageUrlError(`invalid q: expected one of ${autoChoices}`);
+      return level === autoDefault ? 'auto' : `auto:${level}`;
+    }
     if (typeof value !== 'number' || !(value >= q.min && value <= q.max)) {
       throw new ImageUrlError(`invalid q: expected a whole number from ${q.min} to ${q.max}`);
     }
-    return Math.min(q.max, Math.max(q.step, Math.ceil(value / q.step) * q.step));
+    // Nearest allowed quality; qualities ascend, so `<=` gives a tie to the higher one.
+    const snapped = qualities.reduce((best, c) => (Math.abs(c - value) <= Math.abs(best - value) ? c : best));
+    return snapped === q.default ? null : snapped;
   }
 
   function format(value) {
@@ -174,7 +191,7 @@ export function createImageUrls({ baseUrl, policy: p = defaultPolicy } = {}) {
     if (w !== null) params.push(`w=${w}`);
     if (h !== null) params.push(`h=${h}`);
     if (w !== null && h !== null && fv !== null && fv !== p.default_fit) params.push(`fit=${fv}`);
-    if (qv !== q.default) params.push(`q=${qv}`);
+    if (qv !== null) params.push(`q=${qv}`);
     if (f !== null) params.push(`format=${f}`);
     const url = location(src);
     return params.length ? `${url}?${params.join('&')}` : url;

@@ -1,10 +1,15 @@
 // Types for next-loader.mjs ('image-origin/next/loader').
+import type { ImageQuality } from './index.mjs';
 
-/** What Next.js passes to a custom loader (`images.loaderFile` or the `loader` prop). */
+/**
+ * What Next.js passes to a custom loader (`images.loaderFile` or the `loader` prop); the
+ * quality is passed on to imageUrl() as it is, so a loader you call yourself may give a
+ * q=auto level ('auto', 'auto:eco', …) too.
+ */
 export interface ImageLoaderProps {
   src: string;
   width: number;
-  quality?: number;
+  quality?: ImageQuality;
 }
 
 export type ImageLoader = (props: ImageLoaderProps) => string;

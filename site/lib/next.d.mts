@@ -9,7 +9,7 @@ export interface ImagesConfigOptions {
   phase?: string;
   /** The Next.js project directory; loaderFile is relative to it. Default: process.cwd(). */
   dir?: string;
-  /** Qualities to list in images.qualities (policy qualities only). Default: all of them. */
+  /** Qualities to list in images.qualities (policy `qualities` only). Default: all of them. */
   qualities?: readonly number[];
 }
 

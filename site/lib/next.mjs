@@ -34,14 +34,6 @@ const DEVICE_MIN = 640;
 /** Next.js accepts at most 20 entries in images.qualities. */
 const MAX_QUALITIES = 20;
 
-/** The qualities a URL can end up with: every step up to max (what imageUrl snaps to). */
-function policyQualities({ step, max }) {
-  const out = [];
-  for (let v = step; v < max; v += step) out.push(v);
-  out.push(max);
-  return out;
-}
-
 /** `next start`: the pages were built with the base URL inlined, it is not needed again. */
 const PHASE_PRODUCTION_SERVER = 'phase-production-server';
 
@@ -70,7 +62,9 @@ export function imagesConfig({ phase, dir = process.cwd(), qualities } = {}) {
   }
   const widths = [...policy.widths].sort((a, b) => a - b);
   const deviceSizes = widths.filter((w) => w >= DEVICE_MIN);
-  const allowed = policyQualities(policy.quality);
+  // The qualities a numeric q can end up with (what imageUrl snaps to); q=auto levels are
+  // not numbers, and Next.js' images.qualities takes numbers only.
+  const allowed = [...policy.qualities].sort((a, b) => a - b);
   const listed = qualities ? [...qualities] : allowed;
   const stray = listed.filter((v) => !allowed.includes(v));
   if (stray.length) {

@@ -2,10 +2,10 @@
 declare const policy: {
   readonly widths: readonly [16, 32, 48, 64, 96, 128, 256, 384, 640, 750, 828, 1080, 1200, 1920, 2048, 3840];
   readonly heights: readonly [16, 32, 48, 64, 96, 128, 256, 384, 640, 750, 828, 1080, 1200, 1920, 2048, 3840];
+  readonly qualities: readonly [50, 75, 90];
   readonly quality: {
     readonly min: 1;
     readonly max: 100;
-    readonly step: 5;
     readonly default: 75;
   };
   readonly formats: readonly ["avif", "webp", "jpeg", "png"];

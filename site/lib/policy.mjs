@@ -2,7 +2,8 @@
 export default {
   "widths": [16,32,48,64,96,128,256,384,640,750,828,1080,1200,1920,2048,3840],
   "heights": [16,32,48,64,96,128,256,384,640,750,828,1080,1200,1920,2048,3840],
-  "quality": {"min":1,"max":100,"step":5,"default":75},
+  "qualities": [50,75,90],
+  "quality": {"min":1,"max":100,"default":75},
   "formats": ["avif","webp","jpeg","png"],
   "format_aliases": {"jpg":"jpeg"},
   "negotiated": ["avif","webp"],

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import test from 'node:test';
 import vm from 'node:vm';
 
-import { ROOT, buildViewerRequest } from '../../cloudfront/build.mjs';
+import { ROOT, TEMPLATE_PATH, buildViewerRequest, minifyFunction, renderTemplate } from '../../cloudfront/build.mjs';
 import * as mod from '../lib/index.mjs';
 
 const { createImageUrls, imageUrl, ImageUrlError, infoUrl, srcSet } = mod;
@@ -19,12 +19,23 @@ vm.runInContext(await buildViewerRequest(), realm);
 vm.runInContext(readFileSync(join(ROOT, 'cloudfront', 'vector-harness.js'), 'utf8'), realm);
 
 /** What the edge makes of a URL the builder produced. */
-function atEdge(url, accept = CHROME) {
+function atEdge(url, accept = CHROME, edge = realm) {
   const { pathname, search } = new URL(url, 'https://cdn.example.com');
   const query = search ? search.slice(1) : null;
-  const result = realm.handler(realm.vectorEvent({ path: pathname, query, accept }, true));
+  const result = edge.handler(edge.vectorEvent({ path: pathname, query, accept }, true));
   assert.equal(result.statusCode, undefined, `${url}: ${JSON.stringify(result.body)}`);
   return result.uri;
+}
+
+/** The edge's 400 message for a URL (what a builder refusal must match). */
+function edgeRefusal(query, edge) {
+  const result = edge.handler(edge.vectorEvent({ path: '/a.jpg', query, accept: null }, true));
+  return result.body && result.body.data;
+}
+
+/** The nearest allowed quality, halfway going up (the policy's rule, written again). */
+function nearest(value, list) {
+  return [...list].sort((a, b) => b - a).reduce((best, c) => (Math.abs(c - value) < Math.abs(best - value) ? c : best));
 }
 
 test('reads the shared policy file', () => {
@@ -39,7 +50,16 @@ test('imageUrl snaps and normalizes', () => {
   assert.equal(imageUrl('/photos/cat.jpg', { width: 1 }), '/photos/cat.jpg?w=16');
   assert.equal(imageUrl('/photos/cat.jpg', { width: 10_000 }), '/photos/cat.jpg?w=3840');
   assert.equal(imageUrl('/photos/cat.jpg', { quality: 75 }), '/photos/cat.jpg');
-  assert.equal(imageUrl('/photos/cat.jpg', { quality: 76 }), '/photos/cat.jpg?q=80');
+  assert.equal(imageUrl('/photos/cat.jpg', { quality: 76 }), '/photos/cat.jpg'); // nearest: 75, the default
+  assert.equal(imageUrl('/photos/cat.jpg', { quality: 62 }), '/photos/cat.jpg?q=50');
+  assert.equal(imageUrl('/photos/cat.jpg', { quality: 62.5 }), '/photos/cat.jpg'); // halfway 50–75: up
+  assert.equal(imageUrl('/photos/cat.jpg', { quality: 83 }), '/photos/cat.jpg?q=90');
+  assert.equal(imageUrl('/photos/cat.jpg', { quality: 100 }), '/photos/cat.jpg?q=90');
+  assert.equal(imageUrl('/photos/cat.jpg', { quality: 1 }), '/photos/cat.jpg?q=50');
+  assert.equal(imageUrl('/photos/cat.jpg', { quality: 'auto' }), '/photos/cat.jpg?q=auto');
+  assert.equal(imageUrl('/photos/cat.jpg', { quality: 'auto:good' }), '/photos/cat.jpg?q=auto'); // the default level
+  assert.equal(imageUrl('/photos/cat.jpg', { width: 600, quality: 'auto:eco' }), '/photos/cat.jpg?w=640&q=auto:eco');
+  assert.equal(imageUrl('/photos/cat.jpg', { quality: 'AUTO:High' }), '/photos/cat.jpg?q=auto:high');
   assert.equal(imageUrl('/photos/cat.jpg', { format: 'auto' }), '/photos/cat.jpg');
   assert.equal(imageUrl('/photos/cat.jpg', { format: 'JPG' }), '/photos/cat.jpg?format=jpeg');
   assert.equal(
@@ -88,6 +108,10 @@ test('what the edge would reject throws with the edge message', () => {
     [['/a.jpg', { width: Number.NaN }], 'invalid w: expected a whole number from 1'],
     [['/a.jpg', { quality: 0 }], 'invalid q: expected a whole number from 1 to 100'],
     [['/a.jpg', { quality: 101 }], 'invalid q: expected a whole number from 1 to 100'],
+    [['/a.jpg', { quality: '75' }], 'invalid q: expected a whole number from 1 to 100'],
+    [['/a.jpg', { quality: 'auto:max' }], 'invalid q: expected one of auto, auto:high, auto:good, auto:eco'],
+    [['/a.jpg', { quality: 'auto-eco' }], 'invalid q: expected one of auto, auto:high, auto:good, auto:eco'],
+    [['/a.jpg', { quality: 'auto:' }], 'invalid q: expected one of auto, auto:high, auto:good, auto:eco'],
     [['/a.jpg', { format: 'gif' }], 'invalid format: expected one of avif, webp, jpeg, png, auto'],
     [['/a.jpg', { width: 1, height: 1, fit: 'fill' }], 'invalid fit: expected one of cover, contain, inside'],
   ];
@@ -99,8 +123,9 @@ test('what the edge would reject throws with the edge message', () => {
 test('srcSet uses policy widths only, snapped and deduplicated', () => {
   assert.equal(
     srcSet('/p/c.jpg', { widths: [1000, 300, 600, 640], quality: 60 }),
-    '/p/c.jpg?w=384&q=60 384w, /p/c.jpg?w=640&q=60 640w, /p/c.jpg?w=1080&q=60 1080w',
+    '/p/c.jpg?w=384&q=50 384w, /p/c.jpg?w=640&q=50 640w, /p/c.jpg?w=1080&q=50 1080w',
   );
+  assert.equal(srcSet('/p/c.jpg', { widths: [600], quality: 'auto:high' }), '/p/c.jpg?w=640&q=auto:high 640w');
   const all = srcSet('/p/c.jpg').split(', ');
   assert.equal(all.length, policyFile.widths.length);
   for (const candidate of all) {
@@ -137,7 +162,7 @@ test('every URL the builder makes is accepted at the edge as the variant asked f
   for (const src of srcs) {
     for (const width of sizes) {
       for (const height of [undefined, 200]) {
-        for (const quality of [undefined, 1, 75, 76, 100]) {
+        for (const quality of [undefined, 1, 62, 63, 75, 76, 83, 100, 'auto', 'auto:good', 'auto:high', 'auto:eco']) {
           for (const format of [undefined, 'auto', 'jpg', 'webp', 'png']) {
             for (const fit of [undefined, 'cover', 'inside']) {
               const url = imageUrl(src, { width, height, quality, format, fit });
@@ -145,7 +170,9 @@ test('every URL the builder makes is accepted at the edge as the variant asked f
               const snap = (v, list) => list.find((x) => x >= v) ?? list[list.length - 1];
               const w = width && snap(width, policyFile.widths);
               const h = height && snap(height, policyFile.heights);
-              const q = quality ? Math.ceil(quality / 5) * 5 : 75;
+              const q = typeof quality === 'string'
+                ? `auto-${quality === 'auto' ? 'good' : quality.slice(5)}`
+                : quality ? nearest(quality, policyFile.qualities) : 75;
               const f = format === 'jpg' ? 'jpeg' : format && format !== 'auto' ? format : 'auto-avif';
               const ops = [w && `w=${w}`, h && `h=${h}`, w && h && `fit=${fit ?? 'cover'}`, `q=${q}`, `f=${f}`];
               assert.ok(uri.endsWith(`/${ops.filter(Boolean).join(',')}`), `${url} -> ${uri}`);
@@ -180,4 +207,34 @@ test('paths URL parsing would silently rewrite are refused, not redirected to an
     assert.throws(() => mod.imageUrl(src, { width: 600 }), { name: 'ImageUrlError', message }, src);
   }
   assert.equal(mod.imageUrl('/a/.hidden.jpg', { width: 600 }), '/a/.hidden.jpg?w=640');
+});
+
+test('a custom policy: ties go up, a width-only policy refuses heights, all as its own edge does', async () => {
+  const custom = { ...policyFile, qualities: [40, 60, 80], quality: { ...policyFile.quality, default: 60 }, heights: [], fits: ['cover'] };
+  const edge = vm.createContext({});
+  vm.runInContext(await minifyFunction(renderTemplate(readFileSync(TEMPLATE_PATH, 'utf8'), JSON.stringify(custom))), edge);
+  vm.runInContext(readFileSync(join(ROOT, 'cloudfront', 'vector-harness.js'), 'utf8'), edge);
+  const urls = createImageUrls({ baseUrl: '', policy: custom });
+  const cases = [
+    [50, '/a.jpg?w=640'], // halfway 40–60: up, to 60 (the default, so no q)
+    [70, '/a.jpg?w=640&q=80'], // halfway 60–80: up
+    [49, '/a.jpg?w=640&q=40'],
+    [51, '/a.jpg?w=640'],
+    [100, '/a.jpg?w=640&q=80'],
+  ];
+  for (const [quality, expected] of cases) {
+    const url = urls.imageUrl('/a.jpg', { width: 600, quality });
+    assert.equal(url, expected, `quality ${quality}`);
+    const q = nearest(quality, custom.qualities);
+    assert.equal(atEdge(url, null, edge), `/a.jpg/w=640,q=${q},f=auto-orig`, url);
+    // the edge snaps the raw number the same way
+    assert.equal(atEdge(`/a.jpg?w=600&q=${quality}`, null, edge), `/a.jpg/w=640,q=${q},f=auto-orig`);
+  }
+  const message = 'invalid h: this policy has no heights';
+  assert.throws(() => urls.imageUrl('/a.jpg', { width: 600, height: 400 }), { name: 'ImageUrlError', message });
+  assert.throws(() => urls.imageUrl('/a.jpg', { height: 'x' }), { name: 'ImageUrlError', message });
+  assert.equal(edgeRefusal('w=600&h=400', edge), message);
+  assert.deepEqual([...urls.heights], []);
+  assert.throws(() => urls.imageUrl('/a.jpg', { width: 1, height: 1, fit: 'contain' }), { message });
+  assert.equal(atEdge(urls.imageUrl('/a.jpg', { width: 600, quality: 'auto:eco' }), null, edge), '/a.jpg/w=640,q=auto-eco,f=auto-orig');
 });

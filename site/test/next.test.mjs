@@ -31,7 +31,8 @@ test('imagesConfig: the policy widths split as Next.js does, every policy qualit
   assert.equal(config.loader, 'custom');
   assert.deepEqual([...config.imageSizes, ...config.deviceSizes], policy.widths);
   assert.deepEqual(config.imageSizes, [16, 32, 48, 64, 96, 128, 256, 384]);
-  assert.deepEqual(config.qualities, [5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60, 65, 70, 75, 80, 85, 90, 95, 100]);
+  assert.deepEqual(config.qualities, [50, 75, 90]);
+  assert.deepEqual(config.qualities, policy.qualities);
   // Next.js resolves loaderFile with path.join(projectDir, loaderFile).
   assert.equal(config.loaderFile, './lib/next-loader.mjs');
   assert.ok(existsSync(join(SITE, config.loaderFile)));
@@ -69,6 +70,11 @@ test('the loader: policy widths exactly, static files and a missing base refused
   assert.equal(loader({ src: '/photos/cat.jpg', width: 640 }), 'https://cdn.example.com/photos/cat.jpg?w=640');
   assert.equal(loader({ src: '/photos/cat.jpg', width: 828, quality: 72 }), 'https://cdn.example.com/photos/cat.jpg?w=828'); // snapped to the default
   assert.equal(loader({ src: '/photos/cat.jpg', width: 828, quality: 50 }), 'https://cdn.example.com/photos/cat.jpg?w=828&q=50');
+  assert.equal(loader({ src: '/photos/cat.jpg', width: 828, quality: 88 }), 'https://cdn.example.com/photos/cat.jpg?w=828&q=90');
+  // q=auto levels pass through to the URL (a loader called by your own code may give one)
+  assert.equal(loader({ src: '/photos/cat.jpg', width: 828, quality: 'auto' }), 'https://cdn.example.com/photos/cat.jpg?w=828&q=auto');
+  assert.equal(loader({ src: '/photos/cat.jpg', width: 828, quality: 'auto:eco' }), 'https://cdn.example.com/photos/cat.jpg?w=828&q=auto:eco');
+  assert.throws(() => loader({ src: '/a.jpg', width: 828, quality: 'auto:max' }), { message: 'invalid q: expected one of auto, auto:high, auto:good, auto:eco' });
   for (const src of ['/_next/static/media/cat.3f2a1b.jpg', '/blog/_next/static/media/cat.jpg', 'https://assets.example.com/_next/static/media/a.png']) {
     assert.throws(() => loader({ src, width: 640 }), { name: 'ImageUrlError', message: /a file Next.js serves itself \(a static import/ }, src);
   }

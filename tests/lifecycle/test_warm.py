@@ -40,7 +40,7 @@ def test_cli_names_the_option_the_policy_refuses(aws, capsys):  # noqa: F811
     for flags, message in (
         (["--formats", "auto-jpeg"], "warm: format auto-jpeg is not allowed"),
         (["--formats", "gif"], "warm: format gif is not allowed"),
-        (["--quality", "77"], "warm: quality 77 is not in the policy (a multiple of 5 up to 100)"),
+        (["--quality", "77"], "warm: quality 77 is not in the policy (50 75 90)"),
         (["--formats", ","], "warm: no formats given"),
     ):
         assert run_cli("warm", [CAT, *flags]) == 2

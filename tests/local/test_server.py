@@ -48,7 +48,7 @@ def test_negotiates_caches_and_stores(endpoint):
     assert first.headers["X-Cache"].startswith("Miss")
     assert first.headers["Vary"] == "Accept"
     assert Image.open(io.BytesIO(first.content)).size == (640, 960)
-    assert (derived / "portrait.jpg" / "w=640,q=70,f=auto-avif").is_file()
+    assert (derived / "portrait.jpg" / "w=640,q=75,f=auto-avif").is_file()  # 70 → nearest 75
 
     # A different public URL that normalizes to the same variant is an edge hit.
     again = requests.get(f"{base}/portrait.jpg?q=66&w=640&utm=x", headers={"Accept": CHROME})

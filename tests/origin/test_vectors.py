@@ -9,18 +9,27 @@ import pytest
 
 from origin_handler.errors import BadRequest
 from origin_handler.origin.request import parse
-from origin_handler.policy import ORIGINAL_FAMILY, load_policy
-from origin_handler.variants import AUTO_PREFIX
+from origin_handler.policy import ORIGINAL_FAMILY, POLICY_PATH, Policy, load_policy
+from origin_handler.variants import AUTO_PREFIX, variant_space
 from tests.conftest import FIXTURES
 
 VECTORS_PATH = FIXTURES / "vectors.json"
-VECTORS = json.loads(VECTORS_PATH.read_text(encoding="utf-8"))["vectors"]
+VECTOR_FILE = json.loads(VECTORS_PATH.read_text(encoding="utf-8"))
+VECTORS = VECTOR_FILE["vectors"]
+# Groups run against the shipped policy with a patch applied (ties, a width-only site).
+POLICY_GROUPS = VECTOR_FILE["policies"]
+PATCHED = [(g, v) for g in POLICY_GROUPS for v in g["vectors"]]
 
 
-def outcome(path: str, query: str | None, accept: str | None) -> dict:
+def patched_policy(group: dict) -> Policy:
+    """The shipped policy.json with the group's top-level keys replaced."""
+    return Policy.from_dict({**json.loads(POLICY_PATH.read_text()), **group["patch"]})
+
+
+def outcome(path: str, query: str | None, accept: str | None, policy: Policy | None = None) -> dict:
     """What the normalizer answers, in the vectors' ``expect`` shape."""
     try:
-        return {"uri": parse(path, query, accept).canonical_uri}
+        return {"uri": parse(path, query, accept, policy).canonical_uri}
     except BadRequest as exc:
         return {"status": exc.status, "message": exc.message}
 
@@ -48,8 +57,27 @@ def test_canonical_output_is_a_fixed_point(vector: dict) -> None:
     assert outcome(uri, "w=1&w=2", "image/avif") == {"uri": uri}
 
 
+@pytest.mark.parametrize(
+    ("group", "vector"), PATCHED, ids=[f"{g['name']}: {v['name']}" for g, v in PATCHED]
+)
+def test_vector_under_a_patched_policy(group: dict, vector: dict) -> None:
+    policy = patched_policy(group)
+    got = outcome(vector["path"], vector["query"], vector["accept"], policy)
+    assert got == vector["expect"]
+    if "uri" in got:  # and the canonical output is a fixed point under that policy too
+        assert outcome(got["uri"], "h=1", None, policy) == got
+
+
+def test_patched_groups_are_well_formed() -> None:
+    assert len(PATCHED) >= 15
+    names = [v["name"] for _, v in PATCHED]
+    assert len(set(names)) == len(names)
+    for _, v in PATCHED:
+        assert set(v) == {"name", "path", "query", "accept", "expect"}, v["name"]
+
+
 def test_variant_space_per_original_is_the_documented_size() -> None:
-    """The README quotes these counts; every counted ops segment must parse as canonical."""
+    """The docs quote these counts; every counted ops segment must parse as canonical."""
     policy = load_policy()
     sizes = (
         [(None, None, None)]
@@ -58,7 +86,7 @@ def test_variant_space_per_original_is_the_documented_size() -> None:
         + [(w, h, fit) for w in policy.widths for h in policy.heights for fit in policy.fits]
     )
     qualities = [
-        *range(policy.quality_step, policy.quality_max + 1, policy.quality_step),
+        *policy.qualities,
         *(f"auto-{level}" for level in policy.auto_levels),  # q=auto: one per level
     ]
     formats = [*policy.formats] + [AUTO_PREFIX + f for f in (*policy.negotiated, ORIGINAL_FAMILY)]
@@ -69,6 +97,6 @@ def test_variant_space_per_original_is_the_documented_size() -> None:
         assert parse(f"/k.jpg/{ops}").ops == ops
         count += 1
     assert len(sizes) == 801
-    assert len(qualities) == 23
+    assert len(qualities) == 6  # 50, 75, 90 and three q=auto levels
     assert len(formats) == 7
-    assert count == 128_961
+    assert count == 33_642 == variant_space(policy).count
