@@ -44,8 +44,24 @@ def plain_error(status: int, message: str) -> EdgeResponse:
     return EdgeResponse(status, headers, answer["body"].encode())
 
 
+def demo_info(edge: Edge, url: str) -> dict | None:
+    """The original's info document through the edge (``?info``), or None when it has none."""
+    answer = edge.request("GET", url, "info", {"accept": "*/*"})
+    if answer.status != 200:
+        return None
+    try:
+        return json.loads(answer.body)
+    except ValueError:
+        return None
+
+
 def demo_page(edge: Edge) -> bytes:
-    """The gallery: every original as a responsive srcset through the edge."""
+    """The gallery: every original as a responsive srcset through the edge.
+
+    Each ``<img>`` takes its width, height and blur placeholder from the original's info
+    document, as a site would: the box is right before any byte of the image arrives (no
+    layout shift) and shows the placeholder until the image paints over it.
+    """
     store = edge.origin.store
     widths = [w for w in DEMO_WIDTHS if w in edge.origin.policy.widths]
     figures = []
@@ -58,9 +74,18 @@ def demo_page(edge: Edge) -> bytes:
             continue
         url = html.escape(encode_key(key))
         srcset = ", ".join(f"{url}?w={w}&amp;q=75 {w}w" for w in widths)
+        info = demo_info(edge, encode_key(key))
+        box = ""
+        if info is not None:
+            blur = html.escape(info["blurDataURL"], quote=True)
+            box = (
+                f' width="{int(info["width"])}" height="{int(info["height"])}"'
+                f' style="background:url(&quot;{blur}&quot;) center / cover no-repeat"'
+                f' data-placeholder="{blur}"'
+            )
         figures.append(
             f'<figure><img src="{url}?w=640&amp;q=75" srcset="{srcset}" sizes="{DEMO_SIZES}"'
-            f' alt="{html.escape(key)}" loading="eager">'
+            f' alt="{html.escape(key)}" loading="eager"{box}>'
             f'<figcaption><b>{html.escape(key)}</b><br><span class="served">loading…</span>'
             "</figcaption></figure>"
         )

@@ -62,6 +62,18 @@ def test_chromium_gets_avif_for_every_image(demo_url, tmp_path):
     assert len(images) == len(originals)
     served = [re.search(r'data-served-type="([^"]*)"', img) for img in images]
     assert all(m and m.group(1) == "image/avif" for m in served), images
+    # Every box comes from the original's info document: upright size, a blur placeholder.
+    for img in images:
+        width, height = (
+            int(re.search(rf' {a}="(\d+)"', img).group(1)) for a in ("width", "height")
+        )
+        placeholder = re.search(r'data-placeholder="([^"]*)"', img).group(1)
+        assert placeholder.startswith(("data:image/webp;base64,", "data:image/jpeg;base64,"))
+        assert len(placeholder) <= 400 and placeholder in img.split("style=", 1)[1]
+        if 'alt="portrait-orientation-6.jpg"' in img:  # 1800×1200 stored, EXIF 6: portrait
+            assert (width, height) == (1200, 1800)
+        else:
+            assert width > 0 and height > 0
     captions = re.findall(r'<span class="served">([^<]*)</span>', dom)
     assert len(captions) == len(originals)
     for caption in captions:  # "image/avif · 23 KB · 384×288 · /key?w=384&q=75"
