@@ -50,6 +50,12 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def load(path: Path) -> dict[str, Any]:
+    """One .tf file as plain data, the same whatever the hcl2 library's version."""
+    with path.open(encoding="utf-8") as handle:
+        return _plain(hcl2.load(handle))
+
+
 def _blocks(path: Path, kind: str) -> list[tuple[str, dict[str, Any]]]:
     """The (name, attributes) of every `kind` block in one .tf file, in file order; nested
     blocks (validation) are kept as they are, attributes unwrapped."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import importlib.util
 import json
 import os
 import re
@@ -13,7 +14,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import hcl2
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,25 +27,18 @@ REF_VAR = re.compile(r"(?<![\w.])var\.([A-Za-z_][\w-]*)")
 REF_LOCAL = re.compile(r"(?<![\w.])local\.([A-Za-z_][\w-]*)")
 
 
-def _plain(value: object) -> object:
-    """hcl2's output in one shape whatever its version: python-hcl2 >= 8 keeps string literals
-    (and block labels) in their quotes and adds __is_block__/__comments__ markers; older ones
-    and bc-python-hcl2 (checkov's) do neither."""
-    if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"':
-        try:
-            return json.loads(value)  # HCL's string escapes are JSON's
-        except json.JSONDecodeError:
-            return value[1:-1]
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    if isinstance(value, dict):
-        return {_plain(k): _plain(v) for k, v in value.items() if not str(k).startswith("__")}
-    return value
+def _terraform_docs():
+    """scripts/terraform-docs.py, imported from its path (its name is not an identifier)."""
+    spec = importlib.util.spec_from_file_location(
+        "terraform_docs", ROOT / "scripts" / "terraform-docs.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def load(path: Path) -> dict:
-    with path.open() as handle:
-        return _plain(hcl2.load(handle))
+# hcl2's output in one shape whatever its version (the generator's own reader).
+load = _terraform_docs().load
 
 
 class Module:
