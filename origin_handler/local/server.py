@@ -99,6 +99,9 @@ def make_handler(edge: Edge) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "image-origin-local"
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in separate writes; with Nagle on, a keep-alive client's
+        # delayed ACK holds the body back ~40 ms per answer.
+        disable_nagle_algorithm = True
 
         def do_GET(self) -> None:
             self._serve("GET")
