@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -194,38 +195,41 @@ class EventProcessor:
 
     def _logged(self, raw: Any, base: dict[str, Any], ref: str, retry: bool) -> bool:
         """Process one S3 record and write its one log line; False when it must be retried."""
-        started = time.perf_counter()
         outcome = Outcome()
-        ok = True
-        try:
+
+        def work() -> None:
             outcome.record = S3Record.from_dict(raw)
             self.process(outcome.record, outcome, ref, retry)
-        except RetryableError as exc:
-            ok = False
-            outcome.status, outcome.error = "failed", str(exc)
-        except Exception as exc:  # a malformed record or a bug: retried, then dead-lettered
-            ok = False
-            outcome.status, outcome.error = "failed", f"{type(exc).__name__}: {exc}"
-            if not isinstance(exc, RecordError):
-                logs.logger.exception("unexpected error")
-        ms = round((time.perf_counter() - started) * 1000, 1)
-        logs.line(logging.INFO if ok else logging.ERROR, **base, **outcome.log_fields(), ms=ms)
-        return ok
+
+        return self._run_logged(work, outcome, base)
 
     def _job_logged(self, payload: dict[str, Any], base: dict[str, Any]) -> bool:
         """Run one warm job and write its one log line; False when it must be retried."""
-        started = time.perf_counter()
         outcome = Outcome()
+
+        def work() -> None:
+            outcome.job = parse_job(payload)  # JobError: nobody can run it, to the DLQ
+            self.warm_job(outcome.job, outcome)
+
+        return self._run_logged(work, outcome, base)
+
+    def _run_logged(self, work: Callable[[], None], outcome: Outcome, base: dict[str, Any]) -> bool:
+        """Run one record's or job's work, then its one log line; False when it must be retried.
+
+        Only that message fails: a malformed record or job, storage or CloudFront trouble,
+        or a bug is retried and after maxReceiveCount lands in the dead-letter queue.
+        """
+        started = time.perf_counter()
         ok = True
         try:
-            outcome.job = parse_job(payload)
-            self.warm_job(outcome.job, outcome)
-        except JobError as exc:  # nobody can run it: to the dead-letter queue, for a human
+            work()
+        except (RetryableError, RecordError, JobError) as exc:
             ok = False
             outcome.status, outcome.error = "failed", str(exc)
-        except RetryableError as exc:
+        except Exception as exc:  # a bug: logged with its traceback, the message retried
             ok = False
-            outcome.status, outcome.error = "failed", str(exc)
+            outcome.status, outcome.error = "failed", f"{type(exc).__name__}: {exc}"
+            logs.logger.exception("unexpected error")
         ms = round((time.perf_counter() - started) * 1000, 1)
         logs.line(logging.INFO if ok else logging.ERROR, **base, **outcome.log_fields(), ms=ms)
         return ok
