@@ -8,11 +8,16 @@ import os
 
 from ..errors import BadRequest, OriginError
 from ..lifecycle.jobs import WarmJob, batches, send_jobs
-from ..lifecycle.warm import check_warm_options, parse_formats, warm_keys, warm_variants
+from ..lifecycle.warm import (
+    check_warm_options,
+    parse_formats,
+    split_stored,
+    warm_keys,
+    warm_variants,
+)
 from ..origin.handler import Origin
 from ..policy import Policy, load_policy
 from ..settings import Settings
-from ..variants import derived_prefix
 from .common import (
     UsageError,
     add_source_arguments,
@@ -148,15 +153,14 @@ def run_status(args: argparse.Namespace, store, jobs: list[WarmJob], policy: Pol
     for job in jobs:
         variants = job.variants(policy)
         try:
-            present = set(store.list_derived(derived_prefix(job.key)))
+            here, absent = split_stored(store, job.key, variants)
         except OriginError as exc:
             stderr(f"warm: listing {job.key}: {exc.message}")
             return 2
-        here = [v for v in variants if v.derived_key in present]
         expected += len(variants)
         stored += len(here)
-        complete += len(here) == len(variants)
-        missing += [v.derived_key for v in variants if v.derived_key not in present]
+        complete += not absent
+        missing += [v.derived_key for v in absent]
     share = 100.0 * stored / expected if expected else 100.0
     if args.json:
         print(

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..errors import BadRequest, OriginError
 from ..origin.handler import Origin
-from ..origin.storage import StoredObject
+from ..origin.storage import ImageStore, StoredObject
 from ..policy import ORIGINAL_FAMILY, Policy
 from ..variants import AUTO_PREFIX, Variant, admits, derived_prefix, validate_key
 from .purge import Progress
@@ -147,18 +147,12 @@ def warm_keys(
             report.failed[key] = (exc.status, exc.message)
             continue
         try:
-            # One LIST per original instead of one GET per variant.
-            present = set(origin.store.list_derived(derived_prefix(key)))
+            stored, missing = split_stored(origin.store, key, requests)
         except OriginError as exc:
             for req in requests:
                 report.failed[req.derived_key] = (exc.status, f"listing failed: {exc.message}")
             continue
-        missing = []
-        for req in requests:
-            if req.derived_key in present:
-                report.skipped.append(req.derived_key)
-            else:
-                missing.append(req)
+        report.skipped += [req.derived_key for req in stored]
         if missing:
             todo.append((key, missing))
     if dry_run:
@@ -183,6 +177,18 @@ def warm_keys(
     return report
 
 
+def split_stored(
+    store: ImageStore, key: str, variants: list[Variant]
+) -> tuple[list[Variant], list[Variant]]:
+    """(stored, missing) variants of one original: one LIST instead of one GET per variant.
+
+    Raises the store's OriginError when the listing fails.
+    """
+    present = set(store.list_derived(derived_prefix(key)))
+    stored = [v for v in variants if v.derived_key in present]
+    return stored, [v for v in variants if v.derived_key not in present]
+
+
 def warm_listed(
     origin: Origin, key: str, variants: list[Variant], metadata: Mapping[str, str] | None = None
 ) -> WarmReport:
@@ -193,14 +199,13 @@ def warm_listed(
     """
     report = WarmReport()
     try:
-        present = set(origin.store.list_derived(derived_prefix(key)))
+        stored, missing = split_stored(origin.store, key, variants)
     except OriginError as exc:
         report.failed = {
             v.derived_key: (exc.status, f"listing failed: {exc.message}") for v in variants
         }
         return report
-    missing = [v for v in variants if v.derived_key not in present]
-    report.skipped = [v.derived_key for v in variants if v.derived_key in present]
+    report.skipped = [v.derived_key for v in stored]
     for derived_key, failure in _warm_key(origin, key, missing, metadata) if missing else []:
         if failure is None:
             report.done.append(derived_key)

@@ -72,19 +72,7 @@ class Origin:
         if remaining_ms is not None:
             deadline = time.monotonic() + self.settings.storage.deadline_ms(remaining_ms) / 1000
         try:
-            if request.method == "OPTIONS":
-                fields["source"] = "preflight"
-                response = responses.preflight()
-                fields["status"] = response["statusCode"]
-                fields["ms"] = round((time.perf_counter() - started) * 1000, 1)
-                logs.line(logging.INFO, **fields)
-                return response
-            if request.method not in ("GET", "HEAD"):
-                raise MethodNotAllowed("only GET, HEAD and OPTIONS are served")
-            variant = parse(request.raw_path, request.raw_query, request.accept, self.policy)
-            fields.update(key=variant.key, ops=variant.ops)
-            with storage_deadline(deadline):
-                response = self.serve(variant, request.head, fields)
+            response = self._respond(request, fields, deadline)
         except Exception as exc:  # every failure becomes a status, never a traceback
             err = as_origin_error(exc)
             fields.update(source="error", error=err.message, error_code=err.code)
@@ -96,6 +84,20 @@ class Origin:
         level = logging.INFO if fields["status"] < 500 else logging.ERROR
         logs.line(level, **logs.with_metrics(fields, self.settings.metrics_namespace))
         return response
+
+    def _respond(
+        self, request: HttpRequest, fields: dict[str, Any], deadline: float | None
+    ) -> responses.Response:
+        """The answer to one request; raises what ``handle`` maps to an error response."""
+        if request.method == "OPTIONS":  # a preflight: the same 204 for every path
+            fields["source"] = "preflight"
+            return responses.preflight()
+        if request.method not in ("GET", "HEAD"):
+            raise MethodNotAllowed("only GET, HEAD and OPTIONS are served")
+        variant = parse(request.raw_path, request.raw_query, request.accept, self.policy)
+        fields.update(key=variant.key, ops=variant.ops)
+        with storage_deadline(deadline):
+            return self.serve(variant, request.head, fields)
 
     def serve(
         self, variant: Variant | InfoVariant, head: bool, fields: dict[str, Any]
