@@ -53,6 +53,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def reset_buckets(client, originals: str, derived: str) -> None:
+    """Both buckets on the (shared, session-wide) moto_server, the derived one emptied."""
+    existing = {b["Name"] for b in client.list_buckets()["Buckets"]}
+    for bucket in (originals, derived):
+        if bucket not in existing:
+            client.create_bucket(
+                Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+            )
+    for item in client.list_objects_v2(Bucket=derived).get("Contents", []):
+        client.delete_object(Bucket=derived, Key=item["Key"])
+
+
 @pytest.fixture
 def aws_env(monkeypatch):
     """Fake credentials so boto3 never looks for real ones."""

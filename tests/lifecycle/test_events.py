@@ -23,7 +23,7 @@ from origin_handler.lifecycle.records import S3Record
 from origin_handler.policy import load_policy
 from origin_handler.settings import Settings, SettingsError
 from origin_handler.variants import exact_path
-from tests.conftest import FIXTURES, decode
+from tests.conftest import FIXTURES, decode, reset_buckets
 from tests.lifecycle.support import (
     CAT,
     CAT_VARIANTS,
@@ -374,14 +374,7 @@ def over_http(aws_env, moto_server, monkeypatch) -> Iterator[dict[str, Any]]:
     moto_server; CloudFront's endpoint is boto3's own AWS_ENDPOINT_URL_CLOUDFRONT.
     """
     s3 = boto3.client("s3", endpoint_url=moto_server, region_name="eu-west-1")
-    existing = {b["Name"] for b in s3.list_buckets()["Buckets"]}
-    for bucket in (ORIGINALS, DERIVED):
-        if bucket not in existing:
-            s3.create_bucket(
-                Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
-            )
-    for item in s3.list_objects_v2(Bucket=DERIVED).get("Contents", []):
-        s3.delete_object(Bucket=DERIVED, Key=item["Key"])
+    reset_buckets(s3, ORIGINALS, DERIVED)
     cf = boto3.client("cloudfront", endpoint_url=moto_server, region_name="us-east-1")
     config = {**distribution_config(), "CallerReference": f"redelivery-{uuid.uuid4()}"}
     dist = cf.create_distribution(DistributionConfig=config)["Distribution"]["Id"]

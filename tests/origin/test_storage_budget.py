@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 from origin_handler.origin import lambda_function
-from tests.conftest import FIXTURES, SAMPLES
+from tests.conftest import FIXTURES, SAMPLES, reset_buckets
 from tests.stall_proxy import StallingProxy
 
 ORIGINALS, DERIVED = "budget-originals", "budget-derived"
@@ -38,14 +38,7 @@ def event(raw_path: str) -> dict[str, Any]:
 @pytest.fixture
 def buckets(aws_env, moto_server) -> str:
     client = boto3.client("s3", endpoint_url=moto_server, region_name="eu-west-1")
-    existing = {b["Name"] for b in client.list_buckets()["Buckets"]}
-    for bucket in (ORIGINALS, DERIVED):
-        if bucket not in existing:
-            client.create_bucket(
-                Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
-            )
-    for item in client.list_objects_v2(Bucket=DERIVED).get("Contents", []):
-        client.delete_object(Bucket=DERIVED, Key=item["Key"])
+    reset_buckets(client, ORIGINALS, DERIVED)
     client.put_object(Bucket=ORIGINALS, Key=KEY, Body=(SAMPLES / KEY).read_bytes())
     return moto_server
 
