@@ -8,21 +8,16 @@ import json
 import re
 import struct
 import zlib
-from collections.abc import Iterator
 from dataclasses import replace
 
-import boto3
 import pytest
-from moto import mock_aws
 from PIL import Image
 
 from origin_handler.errors import BadRequest
 from origin_handler.lifecycle.purge import find_variants
 from origin_handler.origin.handler import Origin
 from origin_handler.origin.request import parse
-from origin_handler.origin.storage import S3Store, build_store
-from origin_handler.policy import load_policy
-from origin_handler.settings import Limits, Settings
+from origin_handler.settings import Limits
 from origin_handler.variants import (
     InfoVariant,
     exact_path,
@@ -31,7 +26,7 @@ from origin_handler.variants import (
     wildcard_path,
 )
 from tests.conftest import PNG_SIGNATURE, SAMPLES, encode, png_chunk
-from tests.origin.test_handler import DERIVED, KEY, ORIGINALS, event, seed
+from tests.origin.conftest import KEY, ORIGINALS, event
 
 INFO_KEY = f"{KEY}/f=info"
 
@@ -40,37 +35,6 @@ def info_event(raw_path: str, query: str = "", method: str = "GET") -> dict:
     e = event(raw_path, accept="*/*", method=method)
     e["rawQueryString"] = query
     return e
-
-
-@pytest.fixture
-def moto_origin(aws_env) -> Iterator[Origin]:
-    with mock_aws():
-        client = boto3.client("s3", region_name="eu-west-1")
-        seed(client, KEY)
-        settings = Settings(originals_bucket=ORIGINALS, derived_bucket=DERIVED)
-        yield Origin(settings, S3Store(ORIGINALS, DERIVED, client), load_policy())
-
-
-@pytest.fixture
-def http_origin(aws_env, moto_server) -> Iterator[Origin]:
-    client = boto3.client("s3", endpoint_url=moto_server, region_name="eu-west-1")
-    for bucket in (ORIGINALS, DERIVED):  # fresh buckets per test on the shared server
-        try:
-            for o in client.list_objects_v2(Bucket=bucket).get("Contents", []):
-                client.delete_object(Bucket=bucket, Key=o["Key"])
-            client.delete_bucket(Bucket=bucket)
-        except client.exceptions.NoSuchBucket:
-            pass
-    seed(client, KEY)
-    settings = Settings.from_env(
-        {"ORIGINALS_BUCKET": ORIGINALS, "DERIVED_BUCKET": DERIVED, "S3_ENDPOINT_URL": moto_server}
-    )
-    yield Origin(settings, build_store(settings), load_policy())
-
-
-@pytest.fixture(params=["moto_origin", "http_origin"])
-def any_origin(request) -> Origin:
-    return request.getfixturevalue(request.param)
 
 
 # --- the contract: names ----------------------------------------------------------------
@@ -133,12 +97,12 @@ def test_info_is_purged_and_invalidated_with_the_variants() -> None:
 # --- the handler --------------------------------------------------------------------------
 
 
-def test_info_is_rendered_stored_and_served_as_json(any_origin: Origin) -> None:
-    first = any_origin.handle(info_event(f"/{INFO_KEY}"))
+def test_info_is_rendered_stored_and_served_as_json(origin: Origin) -> None:
+    first = origin.handle(info_event(f"/{INFO_KEY}"))
     assert first["statusCode"] == 200 and first["isBase64Encoded"] is False
     headers = first["headers"]
     assert headers["Content-Type"] == "application/json"
-    assert headers["Cache-Control"] == any_origin.cache_control
+    assert headers["Cache-Control"] == origin.cache_control
     assert "Vary" not in headers and headers["X-Content-Type-Options"] == "nosniff"
     assert headers["Last-Modified"].endswith("GMT") and headers["ETag"].startswith('"')
     assert "info;dur=" in headers["Server-Timing"]
@@ -160,32 +124,32 @@ def test_info_is_rendered_stored_and_served_as_json(any_origin: Origin) -> None:
     placeholder = Image.open(io.BytesIO(base64.b64decode(blur.split(",", 1)[1])))
     assert max(placeholder.size) <= 16 and placeholder.height > placeholder.width
 
-    stored = any_origin.store.get_derived(INFO_KEY)
+    stored = origin.store.get_derived(INFO_KEY)
     assert stored is not None and stored.content_type == "application/json"
     assert stored.body.decode() == first["body"]
-    second = any_origin.handle(info_event(f"/{INFO_KEY}"))
+    second = origin.handle(info_event(f"/{INFO_KEY}"))
     assert second["body"] == first["body"]
     assert second["headers"]["Server-Timing"].startswith("derived;dur=")
     assert second["headers"]["ETag"] == headers["ETag"]
 
 
-def test_public_query_form_reaches_the_same_document(moto_origin: Origin) -> None:
-    public = moto_origin.handle(info_event(f"/{KEY}", "info"))
-    canonical = moto_origin.handle(info_event(f"/{INFO_KEY}"))
+def test_public_query_form_reaches_the_same_document(in_process: Origin) -> None:
+    public = in_process.handle(info_event(f"/{KEY}", "info"))
+    canonical = in_process.handle(info_event(f"/{INFO_KEY}"))
     assert public["statusCode"] == 200 and public["body"] == canonical["body"]
 
 
-def test_head_has_the_headers_and_no_body(moto_origin: Origin) -> None:
-    head = moto_origin.handle(info_event(f"/{INFO_KEY}", method="HEAD"))
+def test_head_has_the_headers_and_no_body(in_process: Origin) -> None:
+    head = in_process.handle(info_event(f"/{INFO_KEY}", method="HEAD"))
     assert head["statusCode"] == 200 and head["body"] == ""
     assert head["headers"]["Content-Type"] == "application/json"
     assert int(head["headers"]["Content-Length"]) > 100
 
 
-def test_purge_finds_the_info_beside_the_variants(moto_origin: Origin) -> None:
-    assert moto_origin.handle(info_event(f"/{INFO_KEY}"))["statusCode"] == 200
-    assert moto_origin.handle(info_event(f"/{KEY}/w=64,q=75,f=webp"))["statusCode"] == 200
-    assert find_variants(moto_origin.store, KEY) == sorted([INFO_KEY, f"{KEY}/w=64,q=75,f=webp"])
+def test_purge_finds_the_info_beside_the_variants(in_process: Origin) -> None:
+    assert in_process.handle(info_event(f"/{INFO_KEY}"))["statusCode"] == 200
+    assert in_process.handle(info_event(f"/{KEY}/w=64,q=75,f=webp"))["statusCode"] == 200
+    assert find_variants(in_process.store, KEY) == sorted([INFO_KEY, f"{KEY}/w=64,q=75,f=webp"])
 
 
 def _bomb_png() -> bytes:
@@ -206,23 +170,23 @@ HOSTILE = {
 
 @pytest.mark.parametrize("name", sorted(HOSTILE))
 def test_hostile_originals_get_the_status_of_their_image_variants(
-    any_origin: Origin, name: str
+    origin: Origin, name: str
 ) -> None:
     data, status = HOSTILE[name]
-    any_origin.store.client.put_object(Bucket=ORIGINALS, Key=name, Body=data)
+    origin.store.client.put_object(Bucket=ORIGINALS, Key=name, Body=data)
     if name == "big.png":
         limits = Limits(max_source_pixels=200 * 200)
-        any_origin.settings = replace(any_origin.settings, limits=limits)
-    info = any_origin.handle(info_event(f"/{name}/f=info"))
-    image = any_origin.handle(info_event(f"/{name}/w=64,q=75,f=webp"))
+        origin.settings = replace(origin.settings, limits=limits)
+    info = origin.handle(info_event(f"/{name}/f=info"))
+    image = origin.handle(info_event(f"/{name}/w=64,q=75,f=webp"))
     assert info["statusCode"] == image["statusCode"] == status
     assert info["body"] == image["body"]
     assert info["headers"]["Cache-Control"] == image["headers"]["Cache-Control"]
-    assert any_origin.store.get_derived(f"{name}/f=info") is None
+    assert origin.store.get_derived(f"{name}/f=info") is None
 
 
-def test_missing_original_is_the_same_404(any_origin: Origin) -> None:
-    info = any_origin.handle(info_event("/nope.jpg/f=info"))
-    image = any_origin.handle(info_event("/nope.jpg/w=64,q=75,f=webp"))
+def test_missing_original_is_the_same_404(origin: Origin) -> None:
+    info = origin.handle(info_event("/nope.jpg/f=info"))
+    image = origin.handle(info_event("/nope.jpg/w=64,q=75,f=webp"))
     assert info["statusCode"] == image["statusCode"] == 404
     assert info["headers"] == image["headers"]
