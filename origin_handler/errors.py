@@ -22,6 +22,13 @@ class BadRequest(OriginError):
     code = "bad_request"
 
 
+class Forbidden(OriginError):
+    """A signature the policy needs is missing, malformed or wrong (403, never cached)."""
+
+    status = 403
+    code = "forbidden"
+
+
 class MethodNotAllowed(OriginError):
     """Only GET, HEAD and OPTIONS are served (405)."""
 
@@ -62,6 +69,13 @@ class EncodeError(OriginError):
 
     status = 500
     code = "encode_failed"
+
+
+class Misconfigured(OriginError):
+    """The deployment contradicts itself, e.g. signing required but no keys given (500)."""
+
+    status = 500
+    code = "misconfigured"
 
 
 class StorageError(OriginError):

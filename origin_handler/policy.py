@@ -15,6 +15,8 @@ ORIGINAL_FAMILY = "orig"
 # the pipeline's (pipeline/autoquality.py); the edge and the URL builder only need the names.
 AUTO_LEVELS = ("high", "good", "eco")
 AUTO_DEFAULT = "good"
+# policy.json "signing": {"mode": ...}: whether URLs carry an HMAC (docs/signed-urls.md).
+SIGNING_MODES = ("off", "optional", "required")
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class Policy:
     max_key_bytes: int
     auto_levels: tuple[str, ...] = AUTO_LEVELS
     auto_default: str = AUTO_DEFAULT
+    signing_mode: str = "off"
 
     @property
     def max_width(self) -> int:
@@ -87,6 +90,7 @@ class Policy:
             max_key_bytes=int(raw.get("max_key_bytes", 1024)),
             auto_levels=tuple(q.get("auto", AUTO_LEVELS)),
             auto_default=q.get("auto_default", AUTO_DEFAULT),
+            signing_mode=(raw.get("signing") or {}).get("mode", "off"),
         )
         if not policy.widths or min(policy.widths + policy.heights) < 1:
             raise ValueError(
@@ -102,6 +106,8 @@ class Policy:
             raise ValueError("policy: negotiated formats must be listed in formats")
         if policy.auto_default not in policy.auto_levels:
             raise ValueError("policy: quality.auto_default must be one of quality.auto")
+        if policy.signing_mode not in SIGNING_MODES:
+            raise ValueError(f"policy: signing.mode must be one of {', '.join(SIGNING_MODES)}")
         if policy.quality_default not in policy.qualities:
             raise ValueError("policy: quality.default must be one of qualities")
         return policy

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 HEX_COLOUR = re.compile(r"^#?([0-9a-fA-F]{6})$")
+# Signing key ids and secrets (docs/signed-urls.md): the same rules as the edge's store.
+KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}\Z")
+MIN_SECRET_CHARS = 32
 
 
 class SettingsError(ValueError):
@@ -66,6 +70,13 @@ class Settings:
     warm_formats: tuple[str, ...] = ()
     metrics_namespace: str = ""
     storage: StorageBudget = field(default_factory=StorageBudget)
+    # Key id -> secret for signed URLs; a tuple of pairs so that the settings stay hashable.
+    signing_keys: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def signing_secrets(self) -> dict[str, str]:
+        """The signing keys as a mapping (key id -> secret)."""
+        return dict(self.signing_keys)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -112,6 +123,7 @@ class Settings:
             warm_formats=tuple(f for f in env.get("WARM_FORMATS", "").split(",") if f),
             metrics_namespace=env.get("METRICS_NAMESPACE", ""),
             storage=budget,
+            signing_keys=_signing_keys(env.get("SIGNING_KEYS", "")),
         )
 
 
@@ -133,6 +145,29 @@ def _int_list(raw: str, name: str) -> list[int]:
         return [int(x) for x in raw.split(",") if x.strip()]
     except ValueError:
         raise SettingsError(f"{name} must be a comma-separated list of widths") from None
+
+
+def _signing_keys(raw: str) -> tuple[tuple[str, str], ...]:
+    """SIGNING_KEYS: a JSON object of key id -> secret (Terraform's signing_keys)."""
+    if not raw.strip():
+        return ()
+    try:
+        keys = json.loads(raw)
+    except ValueError:
+        raise SettingsError("SIGNING_KEYS must be a JSON object of key id -> secret") from None
+    if not isinstance(keys, dict):
+        raise SettingsError("SIGNING_KEYS must be a JSON object of key id -> secret")
+    for key_id, secret in keys.items():
+        if not KEY_ID.match(key_id):
+            raise SettingsError(
+                f"SIGNING_KEYS: key id {key_id!r} must be 1-32 characters of A-Z a-z 0-9 _ -"
+            )
+        if not isinstance(secret, str) or len(secret) < MIN_SECRET_CHARS:
+            raise SettingsError(
+                f"SIGNING_KEYS: the secret of {key_id!r} must be a string of at least"
+                f" {MIN_SECRET_CHARS} characters (image-origin sign --new-secret makes one)"
+            )
+    return tuple(sorted(keys.items()))
 
 
 def _colour(raw: str) -> tuple[int, int, int]:

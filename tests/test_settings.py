@@ -45,3 +45,20 @@ def test_storage_budget_is_read_and_checked():
     assert budget.deadline_ms(6_000) == 3_000  # but at least half of what is left
     with pytest.raises(SettingsError, match="S3_MAX_ATTEMPTS"):
         Settings.from_env({"S3_MAX_ATTEMPTS": "0"})
+
+
+def test_signing_keys_are_a_json_object_of_ids_and_long_secrets():
+    keys = Settings.from_env(
+        {"SIGNING_KEYS": '{"k2": "' + "b" * 32 + '", "k1": "' + "a" * 40 + '"}'}
+    )
+    assert keys.signing_secrets == {"k1": "a" * 40, "k2": "b" * 32}
+    assert Settings.from_env({}).signing_secrets == {}
+    for raw, message in [
+        ("k1=abc", "SIGNING_KEYS must be a JSON object"),
+        ('["k1"]', "SIGNING_KEYS must be a JSON object"),
+        ('{"bad id": "' + "a" * 32 + '"}', "key id 'bad id' must be 1-32 characters"),
+        ('{"k1": "short"}', "the secret of 'k1' must be a string of at least 32 characters"),
+        ('{"k1": 12345}', "the secret of 'k1' must be a string"),
+    ]:
+        with pytest.raises(SettingsError, match=message):
+            Settings.from_env({"SIGNING_KEYS": raw})

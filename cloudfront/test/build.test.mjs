@@ -5,23 +5,17 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'node:test';
-import vm from 'node:vm';
 
 import {
   ARTEFACT_PATH, POLICY_PATH, ROOT, TEMPLATE_PATH, buildViewerRequest, minifyFunction,
   readArtefact, renderTemplate, renderViewerRequest,
 } from '../build.mjs';
+import { loadFunction } from '../function-realm.mjs';
 
 const policyText = readFileSync(POLICY_PATH, 'utf8');
-const harness = readFileSync(join(ROOT, 'cloudfront', 'vector-harness.js'), 'utf8');
 const { vectors } = JSON.parse(readFileSync(join(ROOT, 'tests', 'fixtures', 'vectors.json'), 'utf8'));
 
-function realmOf(code) {
-  const realm = vm.createContext({});
-  vm.runInContext(code, realm);
-  vm.runInContext(harness, realm);
-  return realm;
-}
+const realmOf = (code) => loadFunction(code);
 
 test('the committed artefact is what the build makes (run node cloudfront/build.mjs)', async () => {
   const built = await buildViewerRequest();
@@ -39,22 +33,22 @@ test('a policy change shows up in the artefact (so the drift test would catch it
   assert.notEqual(await minifyFunction(code), readArtefact());
 });
 
-test('q=auto levels come from the policy (quality.auto, quality.auto_default) when it names them', () => {
+test('q=auto levels come from the policy (quality.auto, quality.auto_default) when it names them', async () => {
   const policy = JSON.parse(policyText);
   policy.quality = { ...policy.quality, auto: ['max', 'min'], auto_default: 'min' };
   const realm = realmOf(renderTemplate(readFileSync(TEMPLATE_PATH, 'utf8'), JSON.stringify(policy)));
-  const answer = (query, path = '/a.jpg') => {
-    const out = realm.handler(realm.vectorEvent({ path, query, accept: null }, true));
+  const answer = async (query, path = '/a.jpg') => {
+    const out = await realm.handler(realm.vectorEvent({ path, query, accept: null }, true));
     return out.uri || out.body.data;
   };
-  assert.equal(answer('q=auto'), '/a.jpg/q=auto-min,f=auto-orig');
-  assert.equal(answer('q=auto:MAX'), '/a.jpg/q=auto-max,f=auto-orig');
-  assert.equal(answer('q=auto:good'), 'invalid q: expected one of auto, auto:max, auto:min');
-  assert.equal(answer(null, '/a.jpg/q=auto-max,f=webp'), '/a.jpg/q=auto-max,f=webp');
-  assert.equal(answer(null, '/a.jpg/q=auto-good,f=webp'), 'not a canonical variant');
+  assert.equal(await answer('q=auto'), '/a.jpg/q=auto-min,f=auto-orig');
+  assert.equal(await answer('q=auto:MAX'), '/a.jpg/q=auto-max,f=auto-orig');
+  assert.equal(await answer('q=auto:good'), 'invalid q: expected one of auto, auto:max, auto:min');
+  assert.equal(await answer(null, '/a.jpg/q=auto-max,f=webp'), '/a.jpg/q=auto-max,f=webp');
+  assert.equal(await answer(null, '/a.jpg/q=auto-good,f=webp'), 'not a canonical variant');
 });
 
-test('template has exactly one ${policy_json} and no other Terraform template sequence', () => {
+test('template has exactly one ${policy_json} and no other Terraform template sequence', async () => {
   const template = readFileSync(TEMPLATE_PATH, 'utf8');
   assert.equal(template.split('${').length - 1, 1);
   assert.ok(template.includes('${policy_json}'));
@@ -64,19 +58,19 @@ test('template has exactly one ${policy_json} and no other Terraform template se
   assert.throws(() => renderTemplate(template, '{ not json'), SyntaxError);
 });
 
-test('the rendered source carries the policy file verbatim', () => {
+test('the rendered source carries the policy file verbatim', async () => {
   const code = renderViewerRequest();
   assert.ok(code.includes(policyText));
   const realm = realmOf(code);
   assert.deepEqual(JSON.parse(JSON.stringify(realm.POLICY)), JSON.parse(policyText));
 });
 
-test('minified and readable source give the same answer to every vector', () => {
+test('minified and readable source give the same answer to every vector', async () => {
   const readable = realmOf(renderViewerRequest());
   const minified = realmOf(readArtefact());
   for (const v of vectors) {
-    const a = JSON.stringify(readable.handler(readable.vectorEvent(v, true)));
-    const b = JSON.stringify(minified.handler(minified.vectorEvent(v, true)));
+    const a = JSON.stringify(await readable.handler(readable.vectorEvent(v, true)));
+    const b = JSON.stringify(await minified.handler(minified.vectorEvent(v, true)));
     assert.equal(b, a, v.name);
   }
 });

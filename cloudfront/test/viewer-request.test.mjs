@@ -1,29 +1,22 @@
 // The CloudFront Function exactly as Terraform uploads it (the committed, minified
 // artefact cloudfront/viewer-request.min.js), run in a bare JavaScript realm (no require,
-// process, console) against every parity vector. build.test.mjs checks that the artefact
+// process, console; the runtime's cloudfront and crypto modules supplied by
+// function-realm.mjs) against every parity vector. build.test.mjs checks that the artefact
 // is what the build makes from the template and the policy.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'node:test';
-import vm from 'node:vm';
 
 import {
   BUDGET_BYTES, MAX_FUNCTION_BYTES, POLICY_PATH, ROOT, TEMPLATE_PATH, minifyFunction, readArtefact,
   renderTemplate,
 } from '../build.mjs';
+import { loadFunction } from '../function-realm.mjs';
 
 const code = readArtefact();
-const harness = readFileSync(join(ROOT, 'cloudfront', 'vector-harness.js'), 'utf8');
 const { vectors, policies } = JSON.parse(readFileSync(join(ROOT, 'tests', 'fixtures', 'vectors.json'), 'utf8'));
-
-function load() {
-  const realm = vm.createContext({}); // ECMAScript built-ins only
-  vm.runInContext(code, realm, { filename: 'viewer-request.min.js' });
-  vm.runInContext(harness, realm, { filename: 'vector-harness.js' });
-  return realm;
-}
-const realm = load();
+const realm = loadFunction(code);
 
 test(`the uploaded artefact is at most ${BUDGET_BYTES} bytes (limit ${MAX_FUNCTION_BYTES})`, () => {
   const bytes = Buffer.byteLength(code, 'utf8');
@@ -31,28 +24,30 @@ test(`the uploaded artefact is at most ${BUDGET_BYTES} bytes (limit ${MAX_FUNCTI
   assert.ok(BUDGET_BYTES < MAX_FUNCTION_BYTES);
 });
 
-test('the artefact is ASCII and defines the handler CloudFront calls', () => {
+test('the artefact is ASCII and defines the handler CloudFront calls', async () => {
   assert.match(code, /^[\x00-\x7f]*$/);
   assert.match(code, /\bfunction handler\(/);
 });
 
-test('no module system or host objects are used', () => {
-  assert.doesNotMatch(code, /\brequire\s*\(|^\s*import\b|\bexport\b|\bprocess\.|\bconsole\./m);
+test('only the runtime modules cloudfront and crypto are imported, and no host objects used', async () => {
+  assert.deepEqual([...realm.importedModules].sort(), ['cloudfront', 'crypto']);
+  assert.doesNotMatch(code, /\brequire\s*\(|\bexport\b|\bprocess\.|\bconsole\./m);
+  assert.match(code, /\basync function handler\(/);
   assert.equal(typeof realm.handler, 'function');
   assert.equal(typeof realm.require, 'undefined');
 });
 
-test('at least 80 vectors, and most also run through the querystring-object fallback', () => {
+test('at least 80 vectors, and most also run through the querystring-object fallback', async () => {
   assert.ok(vectors.length >= 80);
   const fallback = vectors.filter((v) => realm.fallbackApplies(v)).length;
   assert.ok(fallback >= vectors.length - 5, `${fallback} of ${vectors.length}`);
 });
 
 for (const v of vectors) {
-  test(`vector: ${v.name}`, () => {
-    assert.equal(realm.checkVector(realm.handler, v, true), null);
+  test(`vector: ${v.name}`, async () => {
+    assert.equal(await realm.checkVector(realm.handler, v, true), null);
     if (realm.fallbackApplies(v)) {
-      assert.equal(realm.checkVector(realm.handler, v, false), null, 'querystring-object fallback');
+      assert.equal(await realm.checkVector(realm.handler, v, false), null, 'querystring-object fallback');
     }
   });
 }
@@ -62,19 +57,17 @@ for (const v of vectors) {
 for (const group of policies) {
   const policy = { ...JSON.parse(readFileSync(POLICY_PATH, 'utf8')), ...group.patch };
   const built = await minifyFunction(renderTemplate(readFileSync(TEMPLATE_PATH, 'utf8'), JSON.stringify(policy)));
-  const patched = vm.createContext({});
-  vm.runInContext(built, patched);
-  vm.runInContext(harness, patched);
+  const patched = loadFunction(built, group.kvs || {});
   for (const v of group.vectors) {
-    test(`${group.name}: ${v.name}`, () => {
-      assert.equal(patched.checkVector(patched.handler, v, true), null);
-      if (patched.fallbackApplies(v)) assert.equal(patched.checkVector(patched.handler, v, false), null);
+    test(`${group.name}: ${v.name}`, async () => {
+      assert.equal(await patched.checkVector(patched.handler, v, true), null);
+      if (patched.fallbackApplies(v)) assert.equal(await patched.checkVector(patched.handler, v, false), null);
     });
   }
 }
 
-test('the whole-file runner (what njs runs) agrees', () => {
-  const summary = realm.runVectors(realm.handler, vectors);
+test('the whole-file runner (what njs runs) agrees', async () => {
+  const summary = await realm.runVectors(realm.handler, vectors);
   assert.deepEqual([...summary.failures], []);
   assert.equal(summary.vectors, vectors.length);
 });
@@ -85,15 +78,15 @@ function event(uri, query, headers) {
   return e;
 }
 
-test('several Accept headers (multiValue) are read as one list', () => {
-  const result = realm.handler(event('/a.jpg', 'w=640', {
+test('several Accept headers (multiValue) are read as one list', async () => {
+  const result = await realm.handler(event('/a.jpg', 'w=640', {
     accept: { value: 'text/html', multiValue: [{ value: 'text/html' }, { value: 'image/webp' }] },
   }));
   assert.equal(result.uri, '/a.jpg/w=640,q=75,f=auto-webp');
 });
 
-test('a 400 is a complete CloudFront response object', () => {
-  const result = realm.handler(event('/a.jpg', 'q=0', {}));
+test('a 400 is a complete CloudFront response object', async () => {
+  const result = await realm.handler(event('/a.jpg', 'q=0', {}));
   assert.deepEqual(JSON.parse(JSON.stringify(result)), {
     statusCode: 400,
     statusDescription: 'Bad Request',
@@ -105,10 +98,10 @@ test('a 400 is a complete CloudFront response object', () => {
   });
 });
 
-test('other headers, cookies and method pass through untouched', () => {
+test('other headers, cookies and method pass through untouched', async () => {
   const e = event('/a.jpg', 'w=1', { 'x-custom': { value: 'kept' } });
   e.request.cookies = { session: { value: 's' } };
-  const result = realm.handler(e);
+  const result = await realm.handler(e);
   assert.equal(result.headers['x-custom'].value, 'kept');
   assert.equal(result.cookies.session.value, 's');
   assert.equal(result.method, 'GET');
@@ -116,7 +109,7 @@ test('other headers, cookies and method pass through untouched', () => {
 
 // Linear-time checks only: a backtracking regex would hang here (the timeout is a hang
 // guard, not a benchmark).
-test('pathological inputs are answered, not backtracked on', { timeout: 10_000 }, () => {
+test('pathological inputs are answered, not backtracked on', { timeout: 10_000 }, async () => {
   const cases = [
     [`/a/${'w=1,'.repeat(2000)}W`, null, '', 'escaped key longer than 960 bytes'],
     [`/a/${'q=75,'.repeat(3000)}f=webp!`, null, '', 'escaped key longer than 960 bytes'],
@@ -125,10 +118,10 @@ test('pathological inputs are answered, not backtracked on', { timeout: 10_000 }
     [`/${'%'.repeat(5000)}`, null, '', 'invalid percent-encoding in path'],
   ];
   for (const [path, query, accept, message] of cases) {
-    const result = realm.handler(event(path, query, { accept: { value: accept } }));
+    const result = await realm.handler(event(path, query, { accept: { value: accept } }));
     assert.equal(result.body && result.body.data, message);
   }
-  const negotiated = realm.handler(event('/a.jpg', null, {
+  const negotiated = await realm.handler(event('/a.jpg', null, {
     accept: { value: `${'image/webp;q=0.5;'.repeat(3000)},${'image/*,'.repeat(3000)}image/avif;q=0.1` },
   }));
   assert.equal(negotiated.uri, '/a.jpg/q=75,f=auto-webp');

@@ -1,4 +1,4 @@
-"""`image-origin` command line: serve, package, invalidate, warm, worker, policy."""
+"""`image-origin` command line: serve, package, invalidate, warm, worker, policy, sign."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from . import invalidate, packaging, policy, serve, warm, worker
+from . import invalidate, packaging, policy, serve, sign, warm, worker
 
 Adder = Callable[[argparse.ArgumentParser], None]
 Runner = Callable[[argparse.Namespace], int]
@@ -42,6 +42,11 @@ COMMANDS: dict[str, tuple[str, Adder, Runner]] = {
         "show a policy's variant space (--count: variants per original)",
         policy.add_policy_arguments,
         policy.run_policy,
+    ),
+    "sign": (
+        "sign URLs for a policy with signing on (--new-secret: make a key)",
+        sign.add_sign_arguments,
+        sign.run_sign,
     ),
 }
 

@@ -23,7 +23,8 @@ def add_policy_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _load(path: str | None) -> Policy:
+def load_policy_arg(path: str | None) -> Policy:
+    """The policy a --policy flag names (the shipped one without it); UsageError if bad."""
     if path is None:
         return load_policy()
     try:
@@ -56,7 +57,7 @@ def summary(policy: Policy) -> str:
 def run_policy(args: argparse.Namespace) -> int:
     """Print the variant count (``--count``) or the whole summary."""
     try:
-        policy = _load(args.policy)
+        policy = load_policy_arg(args.policy)
     except UsageError as exc:
         stderr(f"policy: {exc}")
         return 2

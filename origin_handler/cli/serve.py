@@ -12,8 +12,9 @@ from ..local.paths import LOCAL_DERIVED, derived_dir_for
 from ..local.server import make_server
 from ..origin.handler import Origin
 from ..origin.storage import build_store
-from ..policy import load_policy
 from ..settings import Settings, SettingsError
+from .common import UsageError
+from .policy import load_policy_arg
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,6 +31,12 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--edge-cache-mb", type=int, default=256, help="in-memory edge cache size")
+    parser.add_argument(
+        "--policy",
+        metavar="FILE",
+        help="a policy file instead of the shipped one (e.g. one with signing required;"
+        " SIGNING_KEYS then holds the keys)",
+    )
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -37,8 +44,16 @@ def run_serve(args: argparse.Namespace) -> int:
     logs.setup()
     try:
         settings = Settings.from_env()
-    except SettingsError as exc:
+        policy = load_policy_arg(args.policy)
+    except (SettingsError, UsageError) as exc:
         print(f"image-origin: {exc}", file=sys.stderr)
+        return 2
+    if policy.signing_mode != "off" and not settings.signing_keys:
+        print(
+            f"image-origin: the policy has signing {policy.signing_mode}: set SIGNING_KEYS to a"
+            " JSON object of key id -> secret (image-origin sign --new-secret makes a secret)",
+            file=sys.stderr,
+        )
         return 2
     if args.s3_bucket and not args.derived_bucket:
         # Variants written into the originals bucket would show up as originals (and fire
@@ -63,7 +78,7 @@ def run_serve(args: argparse.Namespace) -> int:
         return 2
     store = build_store(settings)
     edge = Edge(
-        Origin(settings, store, load_policy()),
+        Origin(settings, store, policy),
         EdgeCache(args.edge_cache_mb << 20),
         # Local files change without invalidations: a cached answer is checked against them.
         revalidate_originals=bool(settings.originals_dir),

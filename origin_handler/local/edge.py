@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from .. import logs
 from ..errors import OriginError
-from ..origin import responses
+from ..origin import responses, signing
 from ..origin.event import HttpRequest
 from ..origin.handler import Origin
 from ..origin.request import parse
@@ -120,6 +120,10 @@ class Edge:
         accept = _header(headers, "accept")
         try:
             req = parse(raw_path, raw_query, accept, self.origin.policy)
+            # The viewer-request function's signature check, with SIGNING_KEYS as its store.
+            signature = signing.verify_request(
+                req, raw_query, self.origin.policy, self.origin.settings.signing_secrets
+            )
         except OriginError as err:
             # The deployed edge answers these in the CloudFront Function.
             fields.update(cache="error", error=err.message, error_code=err.code)
@@ -136,13 +140,15 @@ class Edge:
             return _conditional(_with(hit, {"X-Cache": "Hit from local-edge", **vary}), headers)
         fields["cache"] = "miss" if hit is None else "stale"
         generation = self.cache.generation
-        answer = self._origin_group(method, uri, req)
+        answer = self._origin_group(method, uri, req, signature)
         answer.source = source
         if answer.status == 200 and method == "GET":  # a HEAD answer has no body to cache
             self.cache.put(uri, answer, generation)
         return _conditional(_with(answer, {"X-Cache": "Miss from local-edge", **vary}), headers)
 
-    def _origin_group(self, method: str, uri: str, variant: Variant) -> EdgeResponse:
+    def _origin_group(
+        self, method: str, uri: str, variant: Variant, signature: str | None
+    ) -> EdgeResponse:
         """Derived store first (like the S3 origin), the origin function on a miss."""
         try:
             derived = self.origin.store.get_derived(variant.derived_key)
@@ -162,7 +168,9 @@ class Edge:
                 head=method == "HEAD",
             )
             return EdgeResponse(200, answer["headers"], derived.body)
-        event = HttpRequest(method, uri, "", EDGE_HEADERS).as_event()
+        # Only a verified s is forwarded, as the origin request policy does.
+        query = "" if signature is None else f"{signing.PARAM}={signature}"
+        event = HttpRequest(method, uri, query, EDGE_HEADERS).as_event()
         return _to_edge(self.origin.handle(event), None)
 
 

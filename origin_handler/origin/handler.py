@@ -18,7 +18,7 @@ from ..pipeline.transform import render
 from ..policy import Policy
 from ..settings import Settings
 from ..variants import InfoVariant, Variant
-from . import responses
+from . import responses, signing
 from .event import HttpRequest
 from .request import parse
 from .storage import SOURCE_ETAG, ImageStore, StoredObject, storage_deadline, unquote_etag
@@ -96,6 +96,12 @@ class Origin:
             raise MethodNotAllowed("only GET, HEAD and OPTIONS are served")
         variant = parse(request.raw_path, request.raw_query, request.accept, self.policy)
         fields.update(key=variant.key, ops=variant.ops)
+        # Again here what the edge checked: a function deployed without the check (or with
+        # an older policy) must not let unsigned renders through.
+        if signing.verify_request(
+            variant, request.raw_query, self.policy, self.settings.signing_secrets
+        ):
+            fields["signed"] = True
         with storage_deadline(deadline):
             return self.serve(variant, request.head, fields)
 

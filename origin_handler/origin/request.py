@@ -36,7 +36,7 @@ DIGITS = re.compile(r"^[0-9]{1,6}\Z")
 QVALUE = re.compile(r"^(?:0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?)\Z")
 
 
-def _percent_decode(raw: str, error: BadRequest) -> str:
+def percent_decode(raw: str, error: BadRequest) -> str:
     """Strict percent-decoding to UTF-8: a stray `%` or invalid UTF-8 raises `error`."""
     if BAD_PERCENT.search(raw):
         raise error
@@ -49,7 +49,7 @@ def _percent_decode(raw: str, error: BadRequest) -> str:
 def _decode_path(raw_path: str) -> str:
     if not raw_path.startswith("/"):
         raise BadRequest("invalid path")
-    return _percent_decode(raw_path[1:], BadRequest("invalid percent-encoding in path"))
+    return percent_decode(raw_path[1:], BadRequest("invalid percent-encoding in path"))
 
 
 def parse_query(raw_query: str | None) -> dict[str, str]:
@@ -63,7 +63,7 @@ def parse_query(raw_query: str | None) -> dict[str, str]:
             continue
         if name in params:
             raise BadRequest(f"repeated parameter: {name}", param=name)
-        params[name] = _percent_decode(
+        params[name] = percent_decode(
             value, BadRequest(f"invalid {name}: bad percent-encoding", param=name)
         )
     return params

@@ -117,9 +117,15 @@ def preflight() -> Response:
 
 
 def error(err: OriginError, not_found_max_age: int, head: bool = False) -> Response:
-    """A short plain-text error; 4xx briefly cacheable, 5xx never."""
+    """A short plain-text error; 4xx briefly cacheable, 403 and 5xx never.
+
+    A 403 (a refused signature) is cached nowhere: CloudFront keys it by the canonical URI
+    alone, so a cached one would refuse the correctly signed requests for that variant too.
+    """
     if err.status >= 500:
         cache = "no-store"
+    elif err.status == 403:
+        cache = "private, no-store"
     elif err.status == 404:
         cache = f"public, max-age={not_found_max_age}"
     else:

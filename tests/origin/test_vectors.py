@@ -7,8 +7,9 @@ import json
 
 import pytest
 
-from origin_handler.errors import BadRequest
+from origin_handler.errors import BadRequest, Forbidden
 from origin_handler.origin.request import parse
+from origin_handler.origin.signing import KVS_PREFIX, verify_request
 from origin_handler.policy import ORIGINAL_FAMILY, POLICY_PATH, Policy, load_policy
 from origin_handler.variants import AUTO_PREFIX, variant_space
 from tests.conftest import FIXTURES
@@ -26,12 +27,29 @@ def patched_policy(group: dict) -> Policy:
     return Policy.from_dict({**json.loads(POLICY_PATH.read_text()), **group["patch"]})
 
 
-def outcome(path: str, query: str | None, accept: str | None, policy: Policy | None = None) -> dict:
-    """What the normalizer answers, in the vectors' ``expect`` shape."""
+def store_keys(kvs: dict[str, str]) -> dict[str, str]:
+    """A group's KeyValueStore contents as signing keys (key id -> secret)."""
+    assert all(name.startswith(KVS_PREFIX) for name in kvs)
+    return {name.removeprefix(KVS_PREFIX): secret for name, secret in kvs.items()}
+
+
+def outcome(
+    path: str,
+    query: str | None,
+    accept: str | None,
+    policy: Policy | None = None,
+    kvs: dict[str, str] | None = None,
+) -> dict:
+    """What the edge answers, in the vectors' ``expect`` shape."""
+    policy = policy or load_policy()
     try:
-        return {"uri": parse(path, query, accept, policy).canonical_uri}
-    except BadRequest as exc:
+        variant = parse(path, query, accept, policy)
+        forwarded = verify_request(variant, query, policy, store_keys(kvs or {}))
+    except (BadRequest, Forbidden) as exc:
         return {"status": exc.status, "message": exc.message}
+    if forwarded is None:
+        return {"uri": variant.canonical_uri}
+    return {"uri": variant.canonical_uri, "signature": forwarded}
 
 
 def test_vector_file_is_big_and_names_are_unique() -> None:
@@ -40,6 +58,7 @@ def test_vector_file_is_big_and_names_are_unique() -> None:
     for v in VECTORS:
         assert set(v) == {"name", "path", "query", "accept", "expect"}, v["name"]
         assert set(v["expect"]) in ({"uri"}, {"status", "message"}), v["name"]
+        assert v["expect"].get("status", 400) == 400, v["name"]
 
 
 @pytest.mark.parametrize("vector", VECTORS, ids=[v["name"] for v in VECTORS])
@@ -62,10 +81,12 @@ def test_canonical_output_is_a_fixed_point(vector: dict) -> None:
 )
 def test_vector_under_a_patched_policy(group: dict, vector: dict) -> None:
     policy = patched_policy(group)
-    got = outcome(vector["path"], vector["query"], vector["accept"], policy)
+    kvs = group.get("kvs")
+    got = outcome(vector["path"], vector["query"], vector["accept"], policy, kvs)
     assert got == vector["expect"]
     if "uri" in got:  # and the canonical output is a fixed point under that policy too
-        assert outcome(got["uri"], "h=1", None, policy) == got
+        query = "h=1" if "signature" not in got else f"h=1&s={got['signature']}"
+        assert outcome(got["uri"], query, None, policy, kvs) == got
 
 
 def test_patched_groups_are_well_formed() -> None:
