@@ -29,6 +29,8 @@ PARAM = "s"
 KVS_PREFIX = "signing-key-"
 # <key id>.<mac>: the mac is the unpadded base64url of a 32-byte HMAC-SHA256.
 SIGNATURE = re.compile(r"^([A-Za-z0-9_-]{1,32})\.([A-Za-z0-9_-]{43})\Z")
+# An absolute URL's scheme and host; `//host/…` is a path (its empty segment is a 400).
+SCHEME_HOST = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*")
 
 
 def signed_text(variant: Variant | InfoVariant) -> str:
@@ -132,11 +134,8 @@ def check(
 
 def _split(url: str) -> tuple[str, str, str, str]:
     """(scheme://host, path, query, #fragment) of an absolute URL or of a path."""
-    prefix = ""
-    if "://" in url:
-        scheme, _, rest = url.partition("://")
-        host, slash, rest = rest.partition("/")
-        prefix, url = f"{scheme}://{host}", slash + rest
     url, hash_, fragment = url.partition("#")
-    path, _, query = url.partition("?")
+    match = SCHEME_HOST.match(url)
+    prefix = match.group(0) if match else ""
+    path, _, query = url[len(prefix) :].partition("?")
     return prefix, path, query, hash_ + fragment

@@ -41,6 +41,8 @@ export interface ImagePolicy {
   readonly fits: readonly string[];
   readonly default_fit: string;
   readonly max_key_bytes?: number;
+  /** Whether the edge checks signed URLs ('image-origin/sign'): off, optional or required. */
+  readonly signing?: { readonly mode: 'off' | 'optional' | 'required' };
 }
 
 export interface ImageOptions {

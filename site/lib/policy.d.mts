@@ -16,5 +16,8 @@ declare const policy: {
   readonly fits: readonly ["cover", "contain", "inside"];
   readonly default_fit: "cover";
   readonly max_key_bytes: 960;
+  readonly signing: {
+    readonly mode: "off";
+  };
 };
 export default policy;

@@ -10,4 +10,5 @@ export default {
   "fits": ["cover","contain","inside"],
   "default_fit": "cover",
   "max_key_bytes": 960,
+  "signing": {"mode":"off"},
 };

@@ -4,32 +4,31 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'node:test';
-import vm from 'node:vm';
 
 import { ROOT, TEMPLATE_PATH, buildViewerRequest, minifyFunction, renderTemplate } from '../../cloudfront/build.mjs';
+import { loadFunction } from '../../cloudfront/function-realm.mjs';
 import * as mod from '../lib/index.mjs';
 
 const { createImageUrls, imageUrl, ImageUrlError, infoUrl, srcSet } = mod;
 const policyFile = JSON.parse(readFileSync(join(ROOT, 'origin_handler', 'policy.json'), 'utf8'));
 const CHROME = 'image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8';
 
-const realm = vm.createContext({});
-// The deployed function (cloudfront/build.mjs: the template with the policy injected).
-vm.runInContext(await buildViewerRequest(), realm);
-vm.runInContext(readFileSync(join(ROOT, 'cloudfront', 'vector-harness.js'), 'utf8'), realm);
+// The deployed function (cloudfront/build.mjs: the template with the policy injected), its
+// runtime modules supplied (function-realm.mjs).
+const realm = loadFunction(await buildViewerRequest());
 
 /** What the edge makes of a URL the builder produced. */
-function atEdge(url, accept = CHROME, edge = realm) {
+async function atEdge(url, accept = CHROME, edge = realm) {
   const { pathname, search } = new URL(url, 'https://cdn.example.com');
   const query = search ? search.slice(1) : null;
-  const result = edge.handler(edge.vectorEvent({ path: pathname, query, accept }, true));
+  const result = await edge.handler(edge.vectorEvent({ path: pathname, query, accept }, true));
   assert.equal(result.statusCode, undefined, `${url}: ${JSON.stringify(result.body)}`);
   return result.uri;
 }
 
 /** The edge's 400 message for a URL (what a builder refusal must match). */
-function edgeRefusal(query, edge) {
-  const result = edge.handler(edge.vectorEvent({ path: '/a.jpg', query, accept: null }, true));
+async function edgeRefusal(query, edge) {
+  const result = await edge.handler(edge.vectorEvent({ path: '/a.jpg', query, accept: null }, true));
   return result.body && result.body.data;
 }
 
@@ -155,7 +154,7 @@ test('data: and blob: sources are refused, not turned into keys', () => {
   }
 });
 
-test('every URL the builder makes is accepted at the edge as the variant asked for', () => {
+test('every URL the builder makes is accepted at the edge as the variant asked for', async () => {
   const srcs = ['/photos/cat.jpg', '/photos/my cat+1 (2).jpg', 'https://cdn.example.com/写真/猫.png'];
   const sizes = [undefined, 1, 100, 640, 641, 5000];
   const byUrl = new Map();
@@ -166,7 +165,7 @@ test('every URL the builder makes is accepted at the edge as the variant asked f
           for (const format of [undefined, 'auto', 'jpg', 'webp', 'png']) {
             for (const fit of [undefined, 'cover', 'inside']) {
               const url = imageUrl(src, { width, height, quality, format, fit });
-              const uri = atEdge(url);
+              const uri = await atEdge(url);
               const snap = (v, list) => list.find((x) => x >= v) ?? list[list.length - 1];
               const w = width && snap(width, policyFile.widths);
               const h = height && snap(height, policyFile.heights);
@@ -188,10 +187,10 @@ test('every URL the builder makes is accepted at the edge as the variant asked f
   assert.equal(new Set(byUrl.values()).size, byUrl.size);
 });
 
-test('every info URL the builder makes is the info document of its original at the edge', () => {
+test('every info URL the builder makes is the info document of its original at the edge', async () => {
   for (const src of ['/photos/cat.jpg', '/photos/my cat+1 (2).jpg', 'https://cdn.example.com/写真/猫.png', '/a/f=info']) {
-    const image = atEdge(imageUrl(src, { format: 'png' }));
-    assert.equal(atEdge(infoUrl(src)), image.replace(/\/[^/]+$/, '/f=info'), src);
+    const image = await atEdge(imageUrl(src, { format: 'png' }));
+    assert.equal(await atEdge(infoUrl(src)), image.replace(/\/[^/]+$/, '/f=info'), src);
   }
 });
 
@@ -211,9 +210,7 @@ test('paths URL parsing would silently rewrite are refused, not redirected to an
 
 test('a custom policy: ties go up, a width-only policy refuses heights, all as its own edge does', async () => {
   const custom = { ...policyFile, qualities: [40, 60, 80], quality: { ...policyFile.quality, default: 60 }, heights: [], fits: ['cover'] };
-  const edge = vm.createContext({});
-  vm.runInContext(await minifyFunction(renderTemplate(readFileSync(TEMPLATE_PATH, 'utf8'), JSON.stringify(custom))), edge);
-  vm.runInContext(readFileSync(join(ROOT, 'cloudfront', 'vector-harness.js'), 'utf8'), edge);
+  const edge = loadFunction(await minifyFunction(renderTemplate(readFileSync(TEMPLATE_PATH, 'utf8'), JSON.stringify(custom))));
   const urls = createImageUrls({ baseUrl: '', policy: custom });
   const cases = [
     [50, '/a.jpg?w=640'], // halfway 40–60: up, to 60 (the default, so no q)
@@ -226,15 +223,15 @@ test('a custom policy: ties go up, a width-only policy refuses heights, all as i
     const url = urls.imageUrl('/a.jpg', { width: 600, quality });
     assert.equal(url, expected, `quality ${quality}`);
     const q = nearest(quality, custom.qualities);
-    assert.equal(atEdge(url, null, edge), `/a.jpg/w=640,q=${q},f=auto-orig`, url);
+    assert.equal(await atEdge(url, null, edge), `/a.jpg/w=640,q=${q},f=auto-orig`, url);
     // the edge snaps the raw number the same way
-    assert.equal(atEdge(`/a.jpg?w=600&q=${quality}`, null, edge), `/a.jpg/w=640,q=${q},f=auto-orig`);
+    assert.equal(await atEdge(`/a.jpg?w=600&q=${quality}`, null, edge), `/a.jpg/w=640,q=${q},f=auto-orig`);
   }
   const message = 'invalid h: this policy has no heights';
   assert.throws(() => urls.imageUrl('/a.jpg', { width: 600, height: 400 }), { name: 'ImageUrlError', message });
   assert.throws(() => urls.imageUrl('/a.jpg', { height: 'x' }), { name: 'ImageUrlError', message });
-  assert.equal(edgeRefusal('w=600&h=400', edge), message);
+  assert.equal(await edgeRefusal('w=600&h=400', edge), message);
   assert.deepEqual([...urls.heights], []);
   assert.throws(() => urls.imageUrl('/a.jpg', { width: 1, height: 1, fit: 'contain' }), { message });
-  assert.equal(atEdge(urls.imageUrl('/a.jpg', { width: 600, quality: 'auto:eco' }), null, edge), '/a.jpg/w=640,q=auto-eco,f=auto-orig');
+  assert.equal(await atEdge(urls.imageUrl('/a.jpg', { width: 600, quality: 'auto:eco' }), null, edge), '/a.jpg/w=640,q=auto-eco,f=auto-orig');
 });

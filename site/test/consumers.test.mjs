@@ -6,15 +6,19 @@
 // (`image-origin serve --originals examples/images`): every image AVIF from the endpoint,
 // every srcset candidate at a policy width with the matching descriptor, every image as
 // sharp as its slot, no console errors, and the builds without a warning; and the Next.js
-// blur placeholder from the image info shown while the image request is held.
+// blur placeholder from the image info shown while the image request is held; and the
+// Next.js /signed page (image-origin/sign in a Server Component) against a second endpoint
+// with signing required: every candidate signed and served, the secret in no built file.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+
+import { createSigner, newSecret } from '../lib/sign.mjs';
 
 const SITE = resolve(fileURLToPath(import.meta.url), '..', '..');
 const ROOT = resolve(SITE, '..');
@@ -37,10 +41,16 @@ const work = mkdtempSync(join(tmpdir(), 'image-origin-site-'));
 const app = join(work, 'fixture');
 const children = [];
 let cdn; // the local endpoint's origin, e.g. http://127.0.0.1:41234
+let signedCdn; // a second one, its policy with signing required and key k1
 let browser;
+// The /signed page's key: a fresh secret per run, so finding it in a built file is a leak.
+const SECRET = newSecret();
+const signer = createSigner({ keyId: 'k1', secret: SECRET });
+// Every build sees them (the page refuses to build without), as a site's server would.
+const signingEnv = { IMAGE_SIGNING_SECRET: SECRET };
 
 function run(command, args, { cwd = app, env = {}, unset = [] } = {}) {
-  const childEnv = { ...process.env, NEXT_TELEMETRY_DISABLED: '1', ...env };
+  const childEnv = { ...process.env, NEXT_TELEMETRY_DISABLED: '1', ...signingEnv, ...env };
   // Under CI=… Next.js warns "No build cache found" about the CI setup, not about the app.
   for (const name of ['CI', ...unset]) delete childEnv[name];
   const r = spawnSync(command, args, { cwd, env: childEnv, encoding: 'utf8', maxBuffer: 64 << 20 });
@@ -70,7 +80,7 @@ function freePort() {
 function start(command, args, { cwd = app, env = {} } = {}) {
   const child = spawn(command, args, {
     cwd,
-    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', PYTHONUNBUFFERED: '1', ...env },
+    env: { ...process.env, NEXT_TELEMETRY_DISABLED: '1', PYTHONUNBUFFERED: '1', ...signingEnv, ...env },
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -111,7 +121,18 @@ before(async () => {
   const port = await freePort();
   cdn = `http://127.0.0.1:${port}`;
   const origin = start(SERVE, ['serve', '--originals', join(ROOT, 'examples', 'images'), '--derived', join(work, 'derived'), '--port', String(port)], { cwd: ROOT });
+  const signedPort = await freePort();
+  signedCdn = `http://127.0.0.1:${signedPort}`;
+  signingEnv.SIGNED_IMAGE_CDN = signedCdn;
+  const required = join(work, 'policy-signing-required.json');
+  writeFileSync(required, JSON.stringify({ ...POLICY, signing: { mode: 'required' } }));
+  const signedOrigin = start(
+    SERVE,
+    ['serve', '--originals', join(ROOT, 'examples', 'images'), '--derived', join(work, 'derived-signed'), '--port', String(signedPort), '--policy', required],
+    { cwd: ROOT, env: { SIGNING_KEYS: JSON.stringify({ k1: SECRET }) } },
+  );
   await ready(`${cdn}/bonfire-rgba.png?w=16`, origin);
+  await ready(signer(`${signedCdn}/bonfire-rgba.png?w=16`), signedOrigin);
 
   assert.ok(CHROMIUM, 'chromium is required (scripts/system-deps.sh installs it)');
   const { chromium } = await import(pathToFileURL(join(app, 'node_modules', 'playwright-core', 'index.mjs')).href);
@@ -180,7 +201,7 @@ function avifWidth(bytes) {
 }
 
 /** The checks of issue 13 for a page of CDN images. */
-function checkCdnImages({ images, responses }, { dpr, count }) {
+function checkCdnImages({ images, responses }, { dpr, count, origin = cdn }) {
   assert.equal(images.length, count);
   for (const img of images) {
     assert.ok(img.naturalWidth > 0, `${img.alt}: not rendered`);
@@ -190,7 +211,7 @@ function checkCdnImages({ images, responses }, { dpr, count }) {
     });
     for (const { u, descriptor } of candidates) {
       const parsed = new URL(u);
-      assert.equal(parsed.origin, cdn, u);
+      assert.equal(parsed.origin, origin, u);
       const w = Number(parsed.searchParams.get('w'));
       assert.ok(POLICY.widths.includes(w), `${u}: ${w} is not a policy width`);
       assert.equal(descriptor, `${w}w`, `${u}: descriptor ${descriptor}`);
@@ -205,7 +226,7 @@ function checkCdnImages({ images, responses }, { dpr, count }) {
     assert.ok(got.pixels >= needed, `${img.alt}: ${got.pixels} px shown ${img.clientWidth} CSS px wide at DPR ${dpr}`);
   }
   for (const [u, r] of responses) {
-    if (u.startsWith(cdn)) assert.deepEqual([r.status, r.type], [200, 'image/avif'], u);
+    if (u.startsWith(origin)) assert.deepEqual([r.status, r.type], [200, 'image/avif'], u);
   }
 }
 
@@ -266,7 +287,40 @@ test('Next.js: next build without warnings, next start, AVIF at policy widths in
     assert.equal(img.naturalWidth, 96);
   }
   await placeholderFirst(`${site}/placeholder`);
+  await signedPage(`${site}/signed`, dir);
 });
+
+/**
+ * The /signed page: getImageProps() with a signing loader in a Server Component, the
+ * images from the endpoint with signing required. Every candidate carries its s and is
+ * served (AVIF, sharp) in Chromium; the same URL unsigned is refused; the secret is in no
+ * file of the build, the HTML and the client chunks included.
+ */
+async function signedPage(url, dir) {
+  let first;
+  for (const viewport of VIEWPORTS) {
+    const result = await inspect(url, viewport);
+    checkCdnImages(result, { dpr: viewport.dpr, count: 4, origin: signedCdn });
+    for (const img of result.images) {
+      assert.equal(img.kind, 'signed');
+      for (const candidate of img.srcset.split(', ')) {
+        const u = new URL(candidate.split(' ')[0]);
+        assert.match(u.searchParams.get('s') ?? '', /^k1\.[A-Za-z0-9_-]{43}$/, u.href);
+        assert.equal(signer(u.href), u.href, `${u.href}: not its own signature`);
+        first ??= u;
+      }
+    }
+  }
+  const unsigned = new URL(first);
+  unsigned.searchParams.delete('s');
+  const refused = await fetch(unsigned);
+  assert.deepEqual([refused.status, (await refused.text()).trim()], [403, '403 missing signature'], unsigned.href);
+  const built = join(dir, '.next');
+  const leaks = readdirSync(built, { recursive: true })
+    .map((f) => join(built, f))
+    .filter((f) => statSync(f).isFile() && readFileSync(f).includes(SECRET));
+  assert.deepEqual(leaks, [], 'the signing secret is in built files');
+}
 
 /**
  * The /placeholder page: <Image {...await imageProps(key)} /> prerendered by `next build`

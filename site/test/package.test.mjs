@@ -27,14 +27,19 @@ test('npm pack ships the modules, their types, package.json and README only', ()
   assert.equal(packed.name, 'image-origin');
   assert.deepEqual(packed.files.map((f) => f.path).sort(), [
     'README.md',
+    'lib/canonical.mjs', // internal (the signer's URL reading): no types, not exported
     'lib/index.d.mts',
     'lib/index.mjs',
+    'lib/info.mjs', // internal (the info fetch of index and sign)
     'lib/next-loader.d.mts',
     'lib/next-loader.mjs',
     'lib/next.d.mts',
     'lib/next.mjs',
     'lib/policy.d.mts',
     'lib/policy.mjs',
+    'lib/rules.mjs', // internal (the policy's rules, shared by the builder and the signer)
+    'lib/sign.d.mts',
+    'lib/sign.mjs',
     'package.json',
   ]);
   // Every exports target (and its types) is in the tarball.
@@ -68,7 +73,13 @@ test('the version is the Python package version', () => {
 });
 
 test('every entry point resolves through the exports map, ESM only, and declares what it exports', async () => {
-  const entries = { 'image-origin': 'index', 'image-origin/next': 'next', 'image-origin/next/loader': 'next-loader', 'image-origin/policy': 'policy' };
+  const entries = {
+    'image-origin': 'index',
+    'image-origin/next': 'next',
+    'image-origin/next/loader': 'next-loader',
+    'image-origin/policy': 'policy',
+    'image-origin/sign': 'sign',
+  };
   for (const [specifier, file] of Object.entries(entries)) {
     const mod = await import(specifier); // the package's self-reference: its own exports map
     assert.equal(mod, await import(`../lib/${file}.mjs`), specifier);
@@ -80,6 +91,8 @@ test('every entry point resolves through the exports map, ESM only, and declares
     ]);
     assert.deepEqual(Object.keys(mod).sort(), [...declared].sort(), specifier);
   }
-  await assert.rejects(import('image-origin/lib/index.mjs'), { code: 'ERR_PACKAGE_PATH_NOT_EXPORTED' });
+  for (const internal of ['index', 'rules', 'canonical', 'info']) {
+    await assert.rejects(import(`image-origin/lib/${internal}.mjs`), { code: 'ERR_PACKAGE_PATH_NOT_EXPORTED' });
+  }
   assert.equal(manifest.type, 'module');
 });

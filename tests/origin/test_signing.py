@@ -80,6 +80,16 @@ def test_sign_url_replaces_an_old_s_and_keeps_the_rest() -> None:
     assert url.count("s=") == 1
 
 
+def test_sign_url_reads_scheme_host_and_fragment_only_where_they_are() -> None:
+    redirect = signing.sign_url("/a.jpg?w=640&next=https://x.example/b", "k1", KEYS["k1"])
+    assert redirect.startswith("/a.jpg?w=640&next=https://x.example/b&s=k1.")
+    anchored = signing.sign_url("/a.jpg#top", "k1", KEYS["k1"])
+    assert anchored.startswith("/a.jpg?s=k1.") and anchored.endswith("#top")
+    assert signing.sign_url("HTTPS://cdn.example/a.jpg", "k1", KEYS["k1"]).startswith(
+        "HTTPS://cdn.example/a.jpg?s=k1."
+    )
+
+
 def test_sign_url_refuses_what_the_edge_would() -> None:
     with pytest.raises(BadRequest, match="invalid w"):
         signing.sign_url("/a.jpg?w=0", "k1", KEYS["k1"])
