@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import io
+import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from PIL import Image, ImageMath, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageMath, UnidentifiedImageError
 
 from ..errors import EncodeError, TooLarge, Undecodable, UnsupportedFormat
 from ..policy import ORIGINAL_FAMILY, Policy, load_policy
@@ -109,6 +110,7 @@ def render(
     choice = None
     if options.auto and encoder.quality is not None and len(pictures) == 1:
         encoders = {f: _encoder_at(pictures[0], ENCODERS[f]) for f in (out_format, "jpeg")}
+        encoders["jpeg444"] = _encoder_at(pictures[0], JPEG_444)
         choice = autoquality.choose(pictures[0], out_format, options.auto, encoders, options.hint)
         body = choice.body
         clock.lap("search")
@@ -335,6 +337,10 @@ def _pad(
     return canvas
 
 
+# q=auto's JPEG past a 4:2:0 ceiling (autoquality._jpeg): the same encoder, no subsampling.
+JPEG_444 = replace(ENCODERS["jpeg"], params={**ENCODERS["jpeg"].params, "subsampling": "4:4:4"})
+
+
 def _encoder_at(frame: Image.Image, encoder: Encoder) -> autoquality.Encode:
     """Encode one frame at the encoder's own quality (what the q=auto search varies)."""
     if encoder.pil_format in ("WEBP", "AVIF") and frame.mode in ("L", "LA"):
@@ -342,6 +348,29 @@ def _encoder_at(frame: Image.Image, encoder: Encoder) -> autoquality.Encode:
     if encoder.pil_format == "JPEG" and frame.mode in ("RGBA", "LA"):
         frame = frame.convert("RGB")  # the AVIF search's JPEG proxy: colour is what it judges
     return lambda quality: _save([frame], encoder, {**encoder.params, "quality": quality})
+
+
+_MAXBLOCK_LOCK = threading.Lock()
+
+
+def _save_jpeg_roomy(frame: Image.Image, params: dict) -> io.BytesIO:
+    """Save a JPEG whose optimized/progressive output outgrew Pillow's one-shot buffer.
+
+    Pillow sizes that buffer at 1–2 bytes a pixel, and libjpeg fails ("Suspension not allowed
+    here", an OSError) when the whole optimized output does not fit: 4:4:4 at high quality on
+    fine texture or noise does not, so 4:4:4 always saves this way. Pillow's only knob is the
+    module-wide ImageFile.MAXBLOCK floor, raised here for this one save under a lock (the
+    local server encodes on several threads).
+    """
+    out = io.BytesIO()
+    with _MAXBLOCK_LOCK:
+        saved = ImageFile.MAXBLOCK
+        ImageFile.MAXBLOCK = max(saved, 4 * frame.size[0] * frame.size[1] + (1 << 16))
+        try:
+            frame.save(out, "JPEG", **params)
+        finally:
+            ImageFile.MAXBLOCK = saved
+    return out
 
 
 def _encode(
@@ -358,7 +387,15 @@ def _encode(
 def _save(frames: list[Image.Image], encoder: Encoder, params: dict) -> bytes:
     out = io.BytesIO()
     try:
-        frames[0].save(out, encoder.pil_format, **params)
+        if encoder.pil_format == "JPEG" and params.get("subsampling") == "4:4:4":
+            out = _save_jpeg_roomy(frames[0], params)  # would outgrow Pillow's buffer
+        else:
+            try:
+                frames[0].save(out, encoder.pil_format, **params)
+            except OSError:
+                if encoder.pil_format != "JPEG":
+                    raise
+                out = _save_jpeg_roomy(frames[0], params)
     except (KeyError, OSError, ValueError, RuntimeError) as exc:
         # KeyError: Pillow was built without this encoder (e.g. a zip with the wrong wheels).
         raise EncodeError(
