@@ -6,6 +6,7 @@ import html
 import ipaddress
 import json
 import logging
+from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.resources import files
@@ -13,7 +14,7 @@ from urllib.parse import urlsplit
 
 from .. import logs
 from ..errors import OriginError
-from ..origin import responses
+from ..origin import responses, signing
 from ..pipeline.formats import sniff
 from ..variants import encode_key
 from .edge import Edge, EdgeResponse
@@ -44,9 +45,20 @@ def plain_error(status: int, message: str) -> EdgeResponse:
     return EdgeResponse(status, headers, answer["body"].encode())
 
 
+def demo_signer(edge: Edge) -> Callable[[str], str]:
+    """How the demo writes its URLs: as they are, or signed with the first of SIGNING_KEYS
+    when the policy wants signatures (a site would sign on its server, as here)."""
+    policy, keys = edge.origin.policy, edge.origin.settings.signing_secrets
+    if policy.signing_mode == "off" or not keys:
+        return lambda url: url
+    key_id = min(keys)
+    return lambda url: signing.sign_url(url, key_id, keys[key_id], policy)
+
+
 def demo_info(edge: Edge, url: str) -> dict | None:
     """The original's info document through the edge (``?info``), or None when it has none."""
-    answer = edge.request("GET", url, "info", {"accept": "*/*"})
+    path, _, query = demo_signer(edge)(f"{url}?info").partition("?")
+    answer = edge.request("GET", path, query, {"accept": "*/*"})
     if answer.status != 200:
         return None
     try:
@@ -64,6 +76,7 @@ def demo_page(edge: Edge) -> bytes:
     """
     store = edge.origin.store
     widths = [w for w in DEMO_WIDTHS if w in edge.origin.policy.widths]
+    sign = demo_signer(edge)
     figures = []
     for key in sorted(store.list_originals("")):
         try:
@@ -72,8 +85,8 @@ def demo_page(edge: Edge) -> bytes:
             continue
         if sniff(head) is None:  # only images get a figure; the rest would be a 415
             continue
-        url = html.escape(encode_key(key))
-        srcset = ", ".join(f"{url}?w={w}&amp;q=75 {w}w" for w in widths)
+        url = encode_key(key)
+        srcset = ", ".join(f"{html.escape(sign(f'{url}?w={w}&q=75'))} {w}w" for w in widths)
         info = demo_info(edge, encode_key(key))
         box = ""
         if info is not None:
@@ -84,7 +97,8 @@ def demo_page(edge: Edge) -> bytes:
                 f' data-placeholder="{blur}"'
             )
         figures.append(
-            f'<figure><img src="{url}?w=640&amp;q=75" srcset="{srcset}" sizes="{DEMO_SIZES}"'
+            f'<figure><img src="{html.escape(sign(f"{url}?w=640&q=75"))}" srcset="{srcset}"'
+            f' sizes="{DEMO_SIZES}"'
             f' alt="{html.escape(key)}" loading="eager"{box}>'
             f'<figcaption><b>{html.escape(key)}</b><br><span class="served">loading…</span>'
             "</figcaption></figure>"

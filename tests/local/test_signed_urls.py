@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -99,6 +100,16 @@ def test_required_signature_at_the_local_endpoint(served) -> None:
     assert (rotated_out.status_code, rotated_out.text) == (403, "403 unknown signing key\n")
     # A 403 is never cached: the signed request after an unsigned one still renders.
     assert requests.get(base + signed, headers={"Accept": CHROME}).status_code == 200
+
+
+def test_the_demo_page_signs_its_urls(served) -> None:
+    base, _, _ = served
+    page = requests.get(base + "/", timeout=60).text
+    urls = [u.replace("&amp;", "&") for u in re.findall(r'(/portrait\.jpg\?[^" ]+)', page)]
+    assert len(urls) >= 5 and all("&s=k1." in u for u in urls)
+    assert 'data-placeholder="data:image/' in page  # its ?info was signed too
+    for url in urls[:2]:
+        assert requests.get(base + url, headers={"Accept": CHROME}, timeout=60).status_code == 200
 
 
 def test_sign_cli_usage_errors() -> None:
