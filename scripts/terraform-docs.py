@@ -120,6 +120,8 @@ def render(module: Path = MODULE) -> str:
         validated = "yes" if body.get("validation") else "no"
         kind = _type(body["type"]) if "type" in body else "any"
         description = _line(body.get("description"))
+        if _plain(body.get("sensitive")) is True:
+            description = f"**Sensitive** (never shown in plans). {description}"
         lines.append(f"| {_code(name)} | {kind} | {default} | {validated} | {description} |")
     lines += ["", "## Outputs", "", "| name | description |", "| --- | --- |"]
     for name, body in _blocks(module / "outputs.tf", "output"):

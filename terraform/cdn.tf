@@ -5,9 +5,65 @@
 resource "aws_cloudfront_function" "viewer_request" {
   name    = "${var.name}-viewer-request"
   runtime = "cloudfront-js-2.0"
-  comment = "Snaps w/h/q to the allow-lists, negotiates the format from Accept, rewrites the URI to its canonical form."
+  comment = "Snaps w/h/q to the allow-lists, negotiates the format from Accept, checks signatures, rewrites the URI to its canonical form."
   publish = true
   code    = local.viewer_request_code
+
+  # The function reads its secrets with cf.kvs(): the one store associated with it. With
+  # signing off it never opens the store, and none is associated.
+  key_value_store_associations = local.signing ? [aws_cloudfront_key_value_store.signing[0].arn] : null
+
+  lifecycle {
+    # The artefact is built from the policy (cloudfront/build.mjs): a policy whose mode
+    # changed without a rebuild would deploy a function that checks (or skips) signatures
+    # the origin does not.
+    precondition {
+      condition     = local.viewer_request_signing == local.signing_mode
+      error_message = "cloudfront/viewer-request.min.js does not match origin_handler/policy.json: the policy's signing.mode is \"${local.signing_mode}\" but the artefact ${local.viewer_request_signing == "" ? "has no \"// signing:\" line" : "was built for \"${local.viewer_request_signing}\""}. Rebuild it with node cloudfront/build.mjs (make edge)."
+    }
+  }
+
+  # A new function version that checks signatures goes live only once its keys are in the
+  # store; with signing turned off, the keys and the store go only after the function has
+  # dropped its association.
+  depends_on = [aws_cloudfrontkeyvaluestore_key.signing]
+}
+
+################################################################################
+# Signed URLs: the secrets the viewer-request function checks signatures with
+################################################################################
+
+# One store per distribution, only when policy.json turns signing on. Its keys reach every
+# edge location within seconds of an apply (no distribution deployment, no invalidation).
+resource "aws_cloudfront_key_value_store" "signing" {
+  count   = local.signing ? 1 : 0
+  name    = "${var.name}-signing"
+  comment = "image-origin: signed-URL secrets, signing-key-<key id> (docs/signed-urls.md)."
+
+  lifecycle {
+    precondition {
+      condition     = length(local.signing_key_ids) > 0
+      error_message = "origin_handler/policy.json has signing.mode \"${local.signing_mode}\": signing_keys needs at least one key id => secret (image-origin sign --new-secret makes one; pass it as TF_VAR_signing_keys), or set the mode to \"off\"."
+    }
+  }
+}
+
+# Keys given while the policy has signing off are not deployed anywhere: say so (a warning;
+# setting the keys a release before switching the mode on is a valid order).
+check "signing_keys_unused" {
+  assert {
+    condition     = local.signing || length(local.signing_key_ids) == 0
+    error_message = "signing_keys are set but origin_handler/policy.json has signing.mode \"off\": they are deployed nowhere (no KeyValueStore, no SIGNING_KEYS) until the mode is optional or required."
+  }
+}
+
+# One resource per key, so adding or removing a key in a rotation touches only that key.
+# The provider serialises writes to one store (each needs its current ETag).
+resource "aws_cloudfrontkeyvaluestore_key" "signing" {
+  for_each            = local.signing ? local.signing_key_ids : toset([])
+  key_value_store_arn = aws_cloudfront_key_value_store.signing[0].arn
+  key                 = "${local.signing_kvs_prefix}${each.key}"
+  value               = var.signing_keys[each.key]
 }
 
 # Adds "Vary: Accept" to variants whose format Accept decided, whichever origin answered
@@ -46,6 +102,33 @@ resource "aws_cloudfront_cache_policy" "uri_only" {
     }
     query_strings_config {
       query_string_behavior = "none"
+    }
+  }
+}
+
+# What reaches the origins beyond the cache key: the query string s alone, so that the
+# origin function can check a signature again while the cache key stays the URI (one cached
+# object for every key id's signature of a variant). The viewer-request function leaves
+# s as the whole query only when it verified one, and an empty query otherwise, so with
+# signing off (or an unsigned request under "optional") this forwards nothing. It is
+# attached whatever the mode: switching the mode then changes the function and the store,
+# not the distribution's behaviour (a distribution change takes minutes to deploy).
+# The derived bucket gets s too; S3 ignores query parameters it does not know (OAC signs
+# the request with it), so the variant is served as without it.
+resource "aws_cloudfront_origin_request_policy" "signature" {
+  name    = "${var.name}-signature"
+  comment = "image-origin: forwards the verified signature (s) for the origin's re-check; nothing else."
+
+  cookies_config {
+    cookie_behavior = "none"
+  }
+  headers_config {
+    header_behavior = "none"
+  }
+  query_strings_config {
+    query_string_behavior = "whitelist"
+    query_strings {
+      items = ["s"]
     }
   }
 }
@@ -217,6 +300,7 @@ resource "aws_cloudfront_distribution" "this" {
     cached_methods             = ["GET", "HEAD", "OPTIONS"]
     compress                   = false
     cache_policy_id            = aws_cloudfront_cache_policy.uri_only.id
+    origin_request_policy_id   = aws_cloudfront_origin_request_policy.signature.id
     response_headers_policy_id = aws_cloudfront_response_headers_policy.this.id
 
     function_association {

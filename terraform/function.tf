@@ -14,7 +14,7 @@ resource "aws_lambda_function" "origin" {
   #checkov:skip=CKV_AWS_50:X-Ray adds per-trace cost; the handler emits Server-Timing and one structured log line per request.
   #checkov:skip=CKV_AWS_116:Invoked synchronously through its function URL; a dead-letter queue only applies to asynchronous invocations.
   #checkov:skip=CKV_AWS_117:Talks only to S3 over the public endpoints; a VPC would add NAT or endpoint cost and cold-start latency for no isolation gain.
-  #checkov:skip=CKV_AWS_173:The environment holds bucket names and limits, no secrets; the default AWS-owned key encrypts it at rest.
+  #checkov:skip=CKV_AWS_173:Bucket names and limits, plus SIGNING_KEYS when signing is on (there so the origin's signature re-check needs no per-request secrets lookup); the AWS-owned key encrypts it at rest. Use a customer-managed KMS key if readers of the function's configuration must not see the secrets.
   #checkov:skip=CKV_AWS_272:Code signing needs an AWS Signer profile the operator owns; the zip is built reproducibly by `image-origin package`.
   function_name    = "${var.name}-origin"
   description      = "Resizes and re-encodes images on CloudFront cache misses (image-origin)."
@@ -30,7 +30,8 @@ resource "aws_lambda_function" "origin" {
   reserved_concurrent_executions = var.reserved_concurrency == null ? -1 : var.reserved_concurrency
 
   environment {
-    variables = local.common_environment
+    # Holds SIGNING_KEYS when signing is on, which makes the whole map sensitive in plans.
+    variables = local.origin_environment
   }
 
   logging_config {

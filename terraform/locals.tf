@@ -46,6 +46,13 @@ locals {
     STORAGE_RESERVE_MS         = tostring(var.storage_budget.reserve_ms)
   }
 
+  # The origin function re-checks signatures (origin_handler/origin/signing.py) and so gets the
+  # secrets too; the events function renders without a request and gets none. A for
+  # expression rather than a conditional: the two branches' object types would differ.
+  origin_environment = merge(local.common_environment, {
+    for name, value in { SIGNING_KEYS = jsonencode(var.signing_keys) } : name => value if local.signing
+  })
+
   # The events function also invalidates and pre-generates. DISTRIBUTION_ID is not given to
   # the origin function: the distribution depends on its URL, so that would be a cycle.
   events_environment = merge(local.common_environment, {
@@ -55,7 +62,21 @@ locals {
   })
 
   # The CloudFront Function as built by cloudfront/build.mjs: the template with the one
-  # policy file injected, minified (5 KB of the 10 KB limit). Committed, so plan and apply
+  # policy file injected, minified (6.8 KB of the 10 KB limit). Committed, so plan and apply
   # need no node; cloudfront/test/build.test.mjs fails when it is stale.
   viewer_request_code = file("${path.module}/../cloudfront/viewer-request.min.js")
+
+  # Signed URLs (docs/signed-urls.md). The policy is the one the build injected into the
+  # function and `image-origin package` put into the zip; its signing.mode (off | optional |
+  # required) decides whether the edge's KeyValueStore exists and the keys are deployed.
+  policy       = jsondecode(file("${path.module}/../origin_handler/policy.json"))
+  signing_mode = try(local.policy.signing.mode, "off")
+  signing      = local.signing_mode != "off"
+  # The mode the artefact was built for: build.mjs writes "// signing: <mode>" into its
+  # leading comment lines. "" when there is none (an artefact built before signed URLs).
+  viewer_request_signing = try(regex("^(?://[^\n]*\n)*?// signing: ([a-z]+)\n", local.viewer_request_code)[0], "")
+  # The KeyValueStore key of each secret (signing.py KVS_PREFIX + key id).
+  signing_kvs_prefix = "signing-key-"
+  # Key ids are not secret (they are in every signed URL); for_each needs them unmarked.
+  signing_key_ids = nonsensitive(toset(keys(var.signing_keys)))
 }

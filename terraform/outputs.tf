@@ -53,6 +53,11 @@ output "viewer_response_function_arn" {
   value       = aws_cloudfront_function.viewer_response.arn
 }
 
+output "signing_key_value_store_arn" {
+  description = "ARN of the CloudFront KeyValueStore holding the signed-URL secrets (null when origin_handler/policy.json has signing.mode off)."
+  value       = local.signing ? aws_cloudfront_key_value_store.signing[0].arn : null
+}
+
 output "events_function_name" {
   description = "Name of the originals-events function (null when enable_events is false)."
   value       = var.enable_events ? aws_lambda_function.events[0].function_name : null

@@ -368,6 +368,36 @@ variable "web_acl_id" {
 }
 
 ################################################################################
+# Signed URLs (origin_handler/policy.json "signing": {"mode": ...})
+################################################################################
+
+variable "signing_keys" {
+  description = "Secrets for signed URLs, key id => secret (docs/signed-urls.md; `image-origin sign --new-secret` makes one). Used only when origin_handler/policy.json has signing.mode optional or required: each goes into the edge's CloudFront KeyValueStore as signing-key-<id> and, as SIGNING_KEYS, into the origin function's environment. Two keys are the rotation case (docs/deploy.md, Signed URLs). Pass it through TF_VAR_signing_keys or a tfvars file kept out of git."
+  type        = map(string)
+  default     = {}
+  sensitive   = true
+
+  validation {
+    condition     = length(var.signing_keys) <= 4
+    error_message = "signing_keys may hold at most 4 keys (two are the rotation case)."
+  }
+
+  validation {
+    # The key id travels in every signed URL (s=<key id>.<mac>) and names the store's key.
+    condition     = alltrue([for id in keys(var.signing_keys) : can(regex("^[A-Za-z0-9_-]{1,32}$", id))])
+    error_message = "Every signing_keys key id must be 1-32 characters of A-Z a-z 0-9 _ -."
+  }
+
+  validation {
+    # Printable ASCII: the edge and the origin then hash the same bytes, and a newline read
+    # from a file with the secret cannot slip in. 128 keeps 4 keys well inside Lambda's 4 KB
+    # of environment.
+    condition     = alltrue([for secret in values(var.signing_keys) : can(regex("^[!-~]{32,128}$", secret))])
+    error_message = "Every signing_keys secret must be 32-128 printable ASCII characters without spaces (image-origin sign --new-secret makes a 43-character one)."
+  }
+}
+
+################################################################################
 # Events path (originals changed -> purge, invalidate, warm)
 ################################################################################
 

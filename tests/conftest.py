@@ -53,6 +53,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_for_server(base: str, seconds: float = 15.0) -> None:
+    """Block until an `image-origin serve` just started answers HTTP at base."""
+    import time
+
+    import requests
+
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            requests.get(base + "/favicon.ico", timeout=5)
+            return
+        except requests.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def reset_buckets(client, originals: str, derived: str) -> None:
     """Both buckets on the (shared, session-wide) moto_server, the derived one emptied."""
     existing = {b["Name"] for b in client.list_buckets()["Buckets"]}

@@ -77,3 +77,24 @@ def test_check_flag_exits_zero_on_the_repository() -> None:
         [sys.executable, str(SCRIPT), "--check"], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_a_sensitive_variable_is_marked(docs: ModuleType, tmp_path: Path) -> None:
+    for name in ("variables.tf", "outputs.tf", "README.md"):
+        shutil.copy(MODULE / name, tmp_path / name)
+    (tmp_path / "variables.tf").write_text(
+        'variable "secret_probe" {\n'
+        '  description = "A secret."\n'
+        "  type        = map(string)\n"
+        "  default     = {}\n"
+        "  sensitive   = true\n"
+        "}\n",
+        encoding="utf-8",
+    )
+    row = (
+        "| `secret_probe` | `map(string)` | `{}` | no |"
+        " **Sensitive** (never shown in plans). A secret. |"
+    )
+    assert row in docs.render(tmp_path)
+    readme = (MODULE / "README.md").read_text(encoding="utf-8")
+    assert "| `signing_keys` | `map(string)` | `{}` | yes | **Sensitive**" in readme

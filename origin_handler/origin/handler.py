@@ -98,17 +98,26 @@ class Origin:
         fields.update(key=variant.key, ops=variant.ops)
         # Again here what the edge checked: a function deployed without the check (or with
         # an older policy) must not let unsigned renders through.
-        if signing.verify_request(
+        signature = signing.verify_request(
             variant, request.raw_query, self.policy, self.settings.signing_secrets
-        ):
+        )
+        if signature:
             fields["signed"] = True
         with storage_deadline(deadline):
-            return self.serve(variant, request.head, fields)
+            return self.serve(variant, request.head, fields, signature)
 
     def serve(
-        self, variant: Variant | InfoVariant, head: bool, fields: dict[str, Any]
+        self,
+        variant: Variant | InfoVariant,
+        head: bool,
+        fields: dict[str, Any],
+        signature: str | None = None,
     ) -> responses.Response:
-        """The variant's answer: from the derived store, or rendered and stored now."""
+        """The variant's answer: from the derived store, or rendered and stored now.
+
+        ``signature``: the verified ``s`` of the request, carried into a redirect's Location
+        (the edge checks the redirected request too).
+        """
         mark = time.perf_counter()
         try:
             cached = self.store.get_derived(variant.derived_key)
@@ -117,7 +126,7 @@ class Origin:
         if cached is not None:
             timings = {"derived": (time.perf_counter() - mark) * 1000}
             fields.update(source="derived", bytes_out=len(cached.body))
-            return self._answer(variant, cached, timings, head, fields)
+            return self._answer(variant, cached, timings, head, fields, signature)
         original = self.store.get_original(variant.key, self.settings.limits.max_source_bytes)
         fetched = (time.perf_counter() - mark) * 1000
         rendition = self.render_and_store(variant, original)
@@ -128,7 +137,7 @@ class Origin:
             # The redirect would point at nothing: the variant exists only in this answer.
             raise StorageError("variant too large to return and could not be stored")
         timings = {"fetch": fetched, **rendition.timings}
-        return self._answer(variant, rendition.obj, timings, head, fields)
+        return self._answer(variant, rendition.obj, timings, head, fields, signature)
 
     def render_and_store(
         self,
@@ -212,11 +221,13 @@ class Origin:
         timings: dict[str, float],
         head: bool,
         fields: dict[str, Any],
+        signature: str | None = None,
     ) -> responses.Response:
         """The image, or a redirect to it when it is too big for a function-URL answer."""
         if not self._fits(obj):
             fields["redirect"] = True
-            return responses.redirect(variant.canonical_uri)
+            query = f"?{signing.PARAM}={signature}" if signature else ""
+            return responses.redirect(variant.canonical_uri + query)
         if isinstance(variant, InfoVariant):
             return responses.info(
                 obj.body,

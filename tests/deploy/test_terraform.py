@@ -189,24 +189,118 @@ def test_lambda_handler_names_a_real_function(handler: str):
     assert callable(getattr(imported, function)), f"{handler} is not callable"
 
 
+def _merged_names(expression: object) -> set[str]:
+    """The setting names a merge(local.common_environment, {...}) local adds: its object keys,
+    'KEY': (hcl2 < 8) or KEY = (hcl2 >= 8)."""
+    keys = re.findall(r"'([A-Z][A-Z0-9_]+)':|\b([A-Z][A-Z0-9_]+)\s*=", str(_first(expression)))
+    return {a or b for a, b in keys}
+
+
 def test_environment_matches_settings(root_module: Module):
     read = set(re.findall(r'"([A-Z][A-Z0-9_]{2,})"', SETTINGS.read_text()))
-    origin_env = set(_first(root_module.locals["common_environment"]))
-    events_expr = _first(root_module.locals["events_environment"])
-    # The merge()'s object keys: 'KEY': (hcl2 < 8) or KEY = (hcl2 >= 8).
-    keys = re.findall(r"'([A-Z][A-Z0-9_]+)':|\b([A-Z][A-Z0-9_]+)\s*=", events_expr)
-    events_env = origin_env | {a or b for a, b in keys}
+    common_env = set(_first(root_module.locals["common_environment"]))
+    origin_env = common_env | _merged_names(root_module.locals["origin_environment"])
+    events_env = common_env | _merged_names(root_module.locals["events_environment"])
     assert origin_env <= read, f"Terraform sets unknown settings {origin_env - read}"
     assert events_env <= read, f"Terraform sets unknown settings {events_env - read}"
-    missing = read - LOCAL_ONLY_SETTINGS - events_env
+    missing = read - LOCAL_ONLY_SETTINGS - origin_env - events_env
     assert not missing, f"settings.py reads {missing} but Terraform never sets them"
+    # Each function gets its own map; only the origin, which re-checks signatures, the keys.
+    functions = {
+        name: str(_first(_first(body["environment"])["variables"]))
+        for (rtype, name), body in root_module.resources.items()
+        if rtype == "aws_lambda_function"
+    }
+    assert functions == {
+        "origin": "${local.origin_environment}",
+        "events": "${local.events_environment}",
+    }
+    assert "SIGNING_KEYS" in origin_env - common_env
+    assert "SIGNING_KEYS" not in events_env
+
+
+def test_signing_keys_reach_the_origin_only_when_signing_is_on(root_module: Module):
+    """SIGNING_KEYS (settings.py) is the JSON of var.signing_keys, added under local.signing;
+    test_terraform_cli.py plans both modes and reads the resulting map."""
+    expression = str(_first(root_module.locals["origin_environment"]))
+    assert expression.startswith("${merge(local.common_environment, "), expression
+    assert re.search(
+        r"SIGNING_KEYS'?\s*[:=]\s*'?(\$\{)?jsonencode\(var\.signing_keys\)", expression
+    )
+    assert re.search(r"\bif local\.signing\s*\}\s*\)\}$", expression), expression
+
+
+def test_signing_follows_the_policy_and_uses_the_origins_names(root_module: Module):
+    """The mode is policy.json's; the store's key names, the forwarded parameter and the key
+    rules are those of origin_handler/origin/signing.py and settings.py."""
+    from origin_handler import settings
+    from origin_handler.origin import signing
+
+    policy = str(_first(root_module.locals["policy"]))
+    assert policy == '${jsondecode(file("${path.module}/../origin_handler/policy.json"))}'
+    assert _first(root_module.locals["signing_mode"]) == '${try(local.policy.signing.mode, "off")}'
+    assert _first(root_module.locals["signing"]) == '${local.signing_mode != "off"}'
+    assert _first(root_module.locals["signing_kvs_prefix"]) == signing.KVS_PREFIX
+
+    store = root_module.resources[("aws_cloudfront_key_value_store", "signing")]
+    assert _first(store["count"]) == "${local.signing ? 1 : 0}"
+    key = root_module.resources[("aws_cloudfrontkeyvaluestore_key", "signing")]
+    assert _first(key["for_each"]) == "${local.signing ? local.signing_key_ids : toset([])}"
+    assert _first(key["key"]) == "${local.signing_kvs_prefix}${each.key}"
+    assert _first(key["value"]) == "${var.signing_keys[each.key]}"
+    function = root_module.resources[("aws_cloudfront_function", "viewer_request")]
+    assert _first(function["key_value_store_associations"]) == (
+        "${local.signing ? [aws_cloudfront_key_value_store.signing[0].arn] : null}"
+    )
+
+    variable = root_module.variables["signing_keys"]
+    assert _first(variable["sensitive"]) is True
+    assert _first(variable["default"]) == {}
+    rules = " ".join(str(_first(v["condition"])) for v in variable["validation"])
+    id_pattern = re.search(r'regex\("\^(\[[^"]+\]\{1,\d+\})\$", id\)', rules)
+    assert id_pattern, rules
+    assert settings.KEY_ID.pattern == f"^{id_pattern.group(1)}\\Z"
+    minimum = re.search(r"\{(\d+),\d+\}\$\", secret\)", rules)
+    assert minimum and int(minimum.group(1)) == settings.MIN_SECRET_CHARS, rules
+
+
+def test_origin_request_policy_forwards_the_signature_alone(root_module: Module):
+    """The origin re-checks s; the cache key (uri_only) stays without it."""
+    from origin_handler.origin import signing
+
+    policy = root_module.resources[("aws_cloudfront_origin_request_policy", "signature")]
+    assert _first(_first(policy["cookies_config"])["cookie_behavior"]) == "none"
+    assert _first(_first(policy["headers_config"])["header_behavior"]) == "none"
+    query = _first(policy["query_strings_config"])
+    assert _first(query["query_string_behavior"]) == "whitelist"
+    assert _items(_first(query["query_strings"])["items"]) == [signing.PARAM]
+    behavior = _first(
+        root_module.resources[("aws_cloudfront_distribution", "this")]["default_cache_behavior"]
+    )
+    assert (
+        _first(behavior["origin_request_policy_id"])
+        == "${aws_cloudfront_origin_request_policy.signature.id}"
+    )
+
+
+def test_committed_artefact_was_built_for_the_policy_mode():
+    """What the precondition on aws_cloudfront_function.viewer_request checks at plan time."""
+    policy = json.loads((ROOT / "origin_handler" / "policy.json").read_text())
+    mode = (policy.get("signing") or {}).get("mode", "off")
+    head = []
+    for line in (ROOT / "cloudfront" / "viewer-request.min.js").read_text().splitlines():
+        if not line.startswith("//"):
+            break
+        head.append(line)
+    assert f"// signing: {mode}" in head, f"{head}: rebuild with node cloudfront/build.mjs"
 
 
 def test_viewer_request_function_is_the_built_artefact(root_module: Module):
     """Terraform uploads the committed, minified build (cloudfront/build.mjs), read with file().
 
     That the artefact is what the template and the policy build to is the node drift test's
-    job (cloudfront/test/build.test.mjs); its size budget is viewer-request.test.mjs's.
+    job (cloudfront/test/build.test.mjs), and so is its size budget: here only CloudFront's
+    10 KB limit, which an apply would hit.
     """
     body = root_module.resources[("aws_cloudfront_function", "viewer_request")]
     assert _first(body["runtime"]) == "cloudfront-js-2.0"
@@ -219,7 +313,7 @@ def test_viewer_request_function_is_the_built_artefact(root_module: Module):
     artefact = (TERRAFORM / path.group(1)).resolve()
     assert artefact == ROOT / "cloudfront" / "viewer-request.min.js"
     assert artefact.is_file(), f"{artefact.relative_to(ROOT)} missing: node cloudfront/build.mjs"
-    assert len(artefact.read_bytes()) <= 6 * 1024
+    assert len(artefact.read_bytes()) <= 10 * 1024
     assert (
         "aws_cloudfront_function.viewer_request.arn" in _associations(root_module)["viewer-request"]
     )

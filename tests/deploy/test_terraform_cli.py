@@ -1,6 +1,8 @@
 """The real terraform on the module: fmt, init from a local provider mirror (no network),
 validate, and plans against moto_server on loopback, at the defaults and at both ends of every
 validated variable; one value just past each end must fail with the validation's own message.
+Signed URLs are planned in variants of the tree whose policy.json (and artefact) say another
+signing mode, inside the same plan and precondition runs as the rest.
 
 Everything runs in a copy of terraform/ (plus the files it reads) in a tmp dir, so .terraform/
 and lock files never land in the repo. The terraform invocations are independent and slow, so
@@ -51,6 +53,14 @@ NAME_26 = "n" + "a" * 24 + "1"
 BUCKET_63 = "b" + "c" * 61 + "d"
 NAMESPACE_255 = "Image.Origin_/#:-" + "m" * (255 - 17)
 ALL_WARM_FORMATS = ["auto", "auto-avif", "auto-webp", "auto-orig", "avif", "webp", "jpeg", "png"]
+# Signing secrets (image-origin sign --new-secret makes 43 base64url characters), two for the
+# rotation case; none holds "${" or "%{", which hcl() refuses.
+SECRET_1 = "Q2xvdWRGcm9udEZ1bmN0aW9uc0tleVZhbHVlU3RvcmU"
+SECRET_2 = "T3JpZ2luUmVjaGVja3NFdmVyeVNpZ25hdHVyZUFnYWlu"
+SIGNING_KEYS = {"k1": SECRET_1, "k2": SECRET_2}
+# Printable ASCII from one end to the other, at the shortest and longest allowed secret.
+SECRET_32 = "!" + "a" * 30 + "~"
+SECRET_128 = "!" + "Z" * 126 + "~"
 
 # Module instances that must plan. "min" and "max" hold every validated variable at its lower
 # and upper end (for patterns, enumerations and nullables: a valid non-default value);
@@ -102,6 +112,9 @@ PLANS: dict[str, dict] = {
         "warm_formats": [],
         "metrics_namespace": "",
         "origin_shield_region": "eu-west-1",
+        # One key with a one-character id. The tree's policy has signing off, so it is deployed
+        # nowhere (a check block warns); SIGNING_PLANS plans keys that are used.
+        "signing_keys": {"k": SECRET_32},
     },
     "max": {
         "name": NAME_26,
@@ -149,6 +162,12 @@ PLANS: dict[str, dict] = {
         "warm_formats": ALL_WARM_FORMATS,
         "metrics_namespace": NAMESPACE_255,
         "origin_shield_region": "ap-southeast-2",
+        "signing_keys": {
+            "A" * 32: SECRET_128,
+            "z" * 32: SECRET_128,
+            "0123456789_-" + "9" * 20: SECRET_128,
+            "-" * 32: SECRET_32,
+        },
     },
     "long_name": {"name": NAME_26},
     "short_name": {
@@ -235,6 +254,46 @@ BAD_VALUES: dict[str, tuple[str, object]] = {
     "metrics_namespace_long": ("metrics_namespace", NAMESPACE_255 + "m"),
     "metrics_namespace_aws": ("metrics_namespace", "AWS/Lambda"),
     "origin_shield_region": ("origin_shield_region", "eu-west"),
+    "signing_keys_too_many": (
+        "signing_keys",
+        {f"k{i}": SECRET_1 for i in range(5)},
+    ),
+    "signing_keys_id_long": ("signing_keys", {"k" * 33: SECRET_1}),
+    "signing_keys_id_dot": ("signing_keys", {"k.1": SECRET_1}),
+    "signing_keys_secret_short": ("signing_keys", {"k1": SECRET_32[:-1]}),
+    "signing_keys_secret_long": ("signing_keys", {"k1": SECRET_128 + "~"}),
+    "signing_keys_secret_newline": ("signing_keys", {"k1": SECRET_1 + "\n"}),
+}
+
+# Variants of the tree (policy.json's signing.mode, the mode the artefact's "// signing:" line
+# claims): the module's copy in each reads its own policy and artefact through
+# ${path.module}/../, as the real tree does. Those marked with probe get one more file, PROBE,
+# that exposes the origin function's environment map (a plan has the function's environment
+# as unknown: it holds bucket ids).
+VARIANTS: dict[str, tuple[str, str, bool]] = {
+    "signing_off": ("off", "off", True),
+    "signing_optional": ("optional", "optional", True),
+    # Policy changed, function not rebuilt.
+    "stale_artefact": ("required", "off", False),
+}
+PROBE = """
+output "probe_environment_names" {
+  value     = keys(local.origin_environment)
+  sensitive = true
+}
+
+output "probe_signing_keys" {
+  value     = lookup(local.origin_environment, "SIGNING_KEYS", null)
+  sensitive = true
+}
+"""
+
+# Module instances in variant trees, planned with PLANS in the same plan: label -> (variant,
+# inputs). Keys with signing off deploy nothing; with it on, everything signing needs.
+# (No events path in these: it has nothing to do with signing, and a plan costs per resource.)
+SIGNING_PLANS: dict[str, tuple[str, dict]] = {
+    "signing_off": ("signing_off", {"signing_keys": SIGNING_KEYS, "enable_events": False}),
+    "signing_on": ("signing_optional", {"signing_keys": SIGNING_KEYS, "enable_events": False}),
 }
 
 # Lifecycle preconditions: valid variables that only plan can reject. Each module call breaks
@@ -256,6 +315,23 @@ PRECONDITIONS: dict[str, tuple[dict, str, str]] = {
         'resource "aws_lambda_event_source_mapping" "events"',
         "events_batch_size above 10 needs events_batching_window_seconds of at least 1",
     ),
+    "signing_without_keys": (
+        {"enable_events": False},
+        'resource "aws_cloudfront_key_value_store" "signing"',
+        'origin_handler/policy.json has signing.mode "optional": signing_keys needs at least one',
+    ),
+    "artefact_not_rebuilt": (
+        {"signing_keys": {"k1": SECRET_1}, "enable_events": False},
+        'resource "aws_cloudfront_function" "viewer_request"',
+        "cloudfront/viewer-request.min.js does not match origin_handler/policy.json: the"
+        ' policy\'s signing.mode is "required" but the artefact was built for "off". Rebuild it'
+        " with node cloudfront/build.mjs",
+    ),
+}
+# The module calls of PRECONDITIONS that use a variant tree rather than terraform/ itself.
+PRECONDITION_VARIANTS = {
+    "signing_without_keys": "signing_optional",
+    "artefact_not_rebuilt": "stale_artefact",
 }
 
 
@@ -367,6 +443,10 @@ def provider_block(
     )
 
 
+def policy_of_repo() -> dict:
+    return json.loads((ROOT / "origin_handler" / "policy.json").read_text())
+
+
 def validations() -> dict[str, list[str]]:
     """variable -> the error_message of each of its validation blocks, from variables.tf."""
     found: dict[str, list[str]] = {}
@@ -395,19 +475,9 @@ class Workspace:
         self.tf = terraform
         self.module = base / "terraform"
         self.example = self.module / "examples" / "basic"
-        shutil.copytree(
-            TERRAFORM,
-            self.module,
-            ignore=shutil.ignore_patterns(".terraform", ".terraform.lock.hcl", "*.tfstate*"),
-        )
-        # Files the module reads through ${path.module}/../
-        shutil.copytree(
-            ROOT / "cloudfront",
-            base / "cloudfront",
-            ignore=shutil.ignore_patterns("node_modules", "test"),
-        )
-        (base / "origin_handler").mkdir()
-        shutil.copy2(ROOT / "origin_handler" / "policy.json", base / "origin_handler")
+        self._tree(base)
+        for name, (mode, built_for, probe) in VARIANTS.items():
+            self._variant(base / "variants" / name, mode, built_for, probe)
         # The example's default lambda_zip_path is ../../../build/lambda.zip: the same file.
         self.zip = base / "build" / "lambda.zip"
         self.zip.parent.mkdir()
@@ -427,6 +497,38 @@ class Workspace:
             CHECKPOINT_DISABLE="1",
             AWS_EC2_METADATA_DISABLED="true",
         )
+
+    @staticmethod
+    def _tree(base: Path) -> None:
+        """terraform/ and the files it reads through ${path.module}/../, copied under base."""
+        shutil.copytree(
+            TERRAFORM,
+            base / "terraform",
+            ignore=shutil.ignore_patterns(".terraform", ".terraform.lock.hcl", "*.tfstate*"),
+        )
+        shutil.copytree(
+            ROOT / "cloudfront",
+            base / "cloudfront",
+            ignore=shutil.ignore_patterns("node_modules", "test"),
+        )
+        (base / "origin_handler").mkdir()
+        shutil.copy2(ROOT / "origin_handler" / "policy.json", base / "origin_handler")
+
+    def _variant(self, base: Path, mode: str, built_for: str, probe: bool) -> None:
+        """A copy of the tree whose policy says `mode` and whose artefact says `built_for`."""
+        self._tree(base)
+        policy_path = base / "origin_handler" / "policy.json"
+        policy = json.loads(policy_path.read_text())
+        policy["signing"] = {"mode": mode}
+        policy_path.write_text(json.dumps(policy, indent=2) + "\n")
+        # Only the preamble line matters to Terraform; the code is the committed build's.
+        artefact = base / "cloudfront" / "viewer-request.min.js"
+        code = artefact.read_text(encoding="utf-8")
+        committed = "// signing: " + ((policy_of_repo().get("signing") or {}).get("mode", "off"))
+        assert f"\n{committed}\n" in code, f"the committed artefact has no {committed!r} line"
+        artefact.write_text(code.replace(committed, f"// signing: {built_for}", 1))
+        if probe:
+            (base / "terraform" / "probe.tf").write_text(PROBE)
 
     def run(self, cwd: Path, *args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
@@ -487,10 +589,24 @@ def _plans(ws: Workspace, endpoint: str) -> dict:
         module_block(label, "../../terraform", "../../build/lambda.zip", inputs)
         for label, inputs in PLANS.items()
     ]
+    for label, (variant, inputs) in SIGNING_PLANS.items():
+        source = f"../../variants/{variant}/terraform"
+        blocks.append(module_block(label, source, "../../build/lambda.zip", inputs))
+        # A child module's outputs reach the plan only through the root's.
+        blocks += [
+            root_output(f"{label}_kvs_arn", f"module.{label}.signing_key_value_store_arn"),
+            root_output(f"{label}_environment_names", f"module.{label}.probe_environment_names"),
+            root_output(f"{label}_signing_keys", f"module.{label}.probe_signing_keys"),
+        ]
     directory = ws.root("plans", "\n".join(blocks))
     ws.init(directory)
     ws.ok(directory, "plan", "-input=false", "-lock=false", "-out=tfplan")
     return json.loads(ws.ok(directory, "show", "-json", "tfplan").stdout)
+
+
+def root_output(name: str, expression: str) -> str:
+    """A root output; sensitive, so that it may pass on the probe's sensitive values."""
+    return f'output "{name}" {{\n  value     = {expression}\n  sensitive = true\n}}\n'
 
 
 def _diagnostics(lines: str) -> list[dict]:
@@ -517,7 +633,14 @@ def _bad_values(ws: Workspace) -> dict:
 def _preconditions(ws: Workspace, endpoint: str) -> dict:
     blocks = [provider_block(endpoint)]
     blocks += [
-        module_block(label, "../../terraform", "../../build/lambda.zip", inputs)
+        module_block(
+            label,
+            f"../../variants/{PRECONDITION_VARIANTS[label]}/terraform"
+            if label in PRECONDITION_VARIANTS
+            else "../../terraform",
+            "../../build/lambda.zip",
+            inputs,
+        )
         for label, (inputs, _, _) in PRECONDITIONS.items()
     ]
     directory = ws.root("preconditions", "\n".join(blocks))
@@ -576,12 +699,16 @@ def unknown(plan: dict, address: str) -> dict:
     raise AssertionError(f"{address} is not in the plan")
 
 
+def after_sensitive(plan: dict, address: str) -> dict:
+    for change in plan["resource_changes"]:
+        if change["address"] == address:
+            return change["change"]["after_sensitive"]
+    raise AssertionError(f"{address} is not in the plan")
+
+
 def inputs(plan: dict, label: str) -> dict:
     """The module call's effective inputs: the defaults terraform read, overlaid with PLANS."""
-    call = plan["configuration"]["root_module"]["module_calls"][label]
-    variables = call["module"]["variables"]
-    defaults = {name: v["default"] for name, v in variables.items() if "default" in v}
-    return {**defaults, **PLANS[label]}
+    return inputs_of(plan, label)
 
 
 ################################################################################
@@ -648,8 +775,9 @@ def test_example_validates_and_plans(jobs):
     assert {tuple(c["change"]["actions"]) for c in managed} == {("create",)}
     assert plan["variables"]["region"]["value"] == "us-east-1"
     assert set(plan["planned_values"]["outputs"]) == {"cdn_domain_name", "originals_bucket_name"}
-    # Rate limit off by default: no web ACL, none attached.
+    # Rate limit off by default: no web ACL, none attached. Signing off in the policy: no store.
     assert not [c for c in managed if "wafv2" in c["type"]]
+    assert not [c for c in managed if "key_value_store" in c["type"] or "keyvalue" in c["type"]]
     assert resources["aws_cloudfront_distribution.this"]["web_acl_id"] is None
 
 
@@ -797,6 +925,13 @@ def test_plan_carries_the_inputs_through(jobs, label: str):
     # The exact artefact cloudfront/build.mjs made (and the node tests ran) is what is uploaded.
     artefact = (ROOT / "cloudfront" / "viewer-request.min.js").read_text(encoding="utf-8")
     assert resources["aws_cloudfront_function.viewer_request"]["code"] == artefact
+    # The policy has signing off: no store, none associated, whatever signing_keys holds
+    # (signing_off below reads the environment too).
+    assert not [k for k in resources if "key_value_store" in k or "keyvalue" in k]
+    assert (
+        resources["aws_cloudfront_function.viewer_request"]["key_value_store_associations"] is None
+    )
+    assert_signature_is_forwarded(plan, label)
 
     # Events path.
     events = {k for k in resources if "events" in k}
@@ -824,6 +959,89 @@ def test_plan_carries_the_inputs_through(jobs, label: str):
     assert redrive["redrive_policy"] is True  # holds the DLQ's ARN, known after apply
     role = resources["aws_iam_role.events[0]"]
     assert role["name_prefix"] == f"{given['name']}-events-" and len(role["name_prefix"]) <= 38
+
+
+def assert_signature_is_forwarded(plan: dict, label: str) -> None:
+    """The origin request policy (s alone) is on the default behaviour in every mode."""
+    resources = planned(plan, label)
+    forwarded = resources["aws_cloudfront_origin_request_policy.signature"]
+    assert forwarded["name"] == f"{inputs_of(plan, label)['name']}-signature"
+    assert forwarded["cookies_config"] == [{"cookie_behavior": "none", "cookies": []}]
+    assert forwarded["headers_config"] == [{"header_behavior": "none", "headers": []}]
+    assert forwarded["query_strings_config"] == [
+        {"query_string_behavior": "whitelist", "query_strings": [{"items": ["s"]}]}
+    ]
+    # The cache key stays the URI: s is forwarded, not keyed on.
+    cache = resources["aws_cloudfront_cache_policy.uri_only"]
+    keyed = cache["parameters_in_cache_key_and_forwarded_to_origin"][0]["query_strings_config"]
+    assert keyed[0]["query_string_behavior"] == "none"
+    dist = unknown(plan, f"module.{label}.aws_cloudfront_distribution.this")
+    assert dist["default_cache_behavior"][0]["origin_request_policy_id"] is True
+
+
+def inputs_of(plan: dict, label: str) -> dict:
+    """The module call's effective inputs, for PLANS and SIGNING_PLANS labels alike."""
+    call = plan["configuration"]["root_module"]["module_calls"][label]
+    variables = call["module"]["variables"]
+    defaults = {name: v["default"] for name, v in variables.items() if "default" in v}
+    given = PLANS[label] if label in PLANS else SIGNING_PLANS[label][1]
+    return {**defaults, **given}
+
+
+def output(plan: dict, name: str):
+    return plan["planned_values"]["outputs"][name].get("value")
+
+
+def test_signing_off_deploys_no_store_and_no_keys(jobs):
+    plan = result(jobs, "plans")
+    resources = planned(plan, "signing_off")
+    assert not [k for k in resources if "key_value_store" in k or "keyvalue" in k], resources
+    function = resources["aws_cloudfront_function.viewer_request"]
+    assert function["key_value_store_associations"] is None
+    assert "\n// signing: off\n" in function["code"]
+    names = output(plan, "signing_off_environment_names")
+    assert "ORIGINALS_BUCKET" in names and "SIGNING_KEYS" not in names
+    assert output(plan, "signing_off_signing_keys") is None
+    assert output(plan, "signing_off_kvs_arn") is None
+    assert_signature_is_forwarded(plan, "signing_off")
+
+
+def test_signing_on_deploys_the_store_its_keys_the_association_and_the_env(jobs):
+    plan = result(jobs, "plans")
+    label = "signing_on"
+    resources = planned(plan, label)
+    address = f"module.{label}"
+    store = resources["aws_cloudfront_key_value_store.signing[0]"]
+    assert store["name"] == "image-origin-signing"
+    keys = {k: v for k, v in resources.items() if k.startswith("aws_cloudfrontkeyvaluestore_key.")}
+    assert keys == {
+        f'aws_cloudfrontkeyvaluestore_key.signing["{key_id}"]': {
+            "key": f"signing-key-{key_id}",  # origin_handler/origin/signing.py KVS_PREFIX
+            "value": secret,
+        }
+        for key_id, secret in SIGNING_KEYS.items()
+    }
+    for key_id in SIGNING_KEYS:
+        change = unknown(plan, f'{address}.aws_cloudfrontkeyvaluestore_key.signing["{key_id}"]')
+        assert change["key_value_store_arn"] is True  # the store's, known after apply
+        sensitive = after_sensitive(
+            plan, f'{address}.aws_cloudfrontkeyvaluestore_key.signing["{key_id}"]'
+        )
+        assert sensitive["value"] is True, "a secret would be shown in the plan"
+    # The function is associated with the store (its ARN, known after apply) and is the
+    # artefact built for the policy's mode.
+    function = unknown(plan, f"{address}.aws_cloudfront_function.viewer_request")
+    assert function["key_value_store_associations"] is True
+    code = resources["aws_cloudfront_function.viewer_request"]["code"]
+    assert "\n// signing: optional\n" in code
+    # The origin function's environment: the settings plus SIGNING_KEYS as settings.py reads it.
+    names = output(plan, "signing_on_environment_names")
+    assert "SIGNING_KEYS" in names and "ORIGINALS_BUCKET" in names
+    assert json.loads(output(plan, "signing_on_signing_keys")) == SIGNING_KEYS
+    assert plan["planned_values"]["outputs"]["signing_on_signing_keys"]["sensitive"] is True
+    changes = plan["output_changes"]["signing_on_kvs_arn"]
+    assert changes["after_unknown"] is True
+    assert_signature_is_forwarded(plan, label)
 
 
 def test_every_validated_variable_has_a_failing_value():

@@ -12,7 +12,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,7 +19,7 @@ from pathlib import Path
 import requests
 from PIL import Image
 
-from tests.conftest import free_port
+from tests.conftest import free_port, wait_for_server
 
 RED, BLUE, GREEN, YELLOW = (220, 20, 20), (20, 20, 220), (20, 200, 20), (230, 230, 0)
 URL_PATH = "/photo.png?w=64&format=png"
@@ -64,12 +63,7 @@ def serve(originals: Path, cwd: Path) -> Iterator[tuple[str, list[dict]]]:
     lines: list[dict] = []
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):
-            try:
-                requests.get(base + "/favicon.ico", timeout=5)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.05)
+        wait_for_server(base)
         yield base, lines
     finally:
         proc.terminate()

@@ -9,7 +9,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import requests
 from PIL import Image
 
 from origin_handler.policy import POLICY_PATH
-from tests.conftest import SAMPLES, free_port
+from tests.conftest import SAMPLES, free_port, wait_for_server
 
 CHROME = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"
 KEYS = {"k1": "a" * 32 + "-first", "k2": "b" * 32 + "-second"}
@@ -64,12 +63,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path, dict[str, str]]]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(150):
-            try:
-                requests.get(base + "/", timeout=5)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.1)
+        wait_for_server(base)
         yield base, policy, env
     finally:
         proc.terminate()

@@ -180,3 +180,22 @@ def test_origin_with_signing_but_no_keys_is_a_500_not_an_open_door(in_process: O
     answer = origin.handle(signed_event(f"/{KEY}/w=256,q=75,f=auto-webp", ""))
     assert answer["statusCode"] == 500
     assert answer["body"] == "500 signing is required but no signing keys are set\n"
+
+
+def test_a_redirect_keeps_the_verified_signature(in_process: Origin) -> None:
+    # Too big for a function-URL answer: the Location is fetched through the edge again,
+    # which (signing required) needs the s there too.
+    origin = replace(
+        in_process,
+        policy=REQUIRED,
+        settings=replace(
+            in_process.settings, signing_keys=tuple(KEYS.items()), max_response_bytes=20_000
+        ),
+    )
+    uri = f"/{KEY}/w=1080,q=90,f=png"
+    value = signing.signature(parse(uri), "k1", KEYS["k1"])
+    answer = origin.handle(signed_event(uri, f"s={value}"))
+    assert answer["statusCode"] == 302
+    assert answer["headers"]["Location"] == f"{uri}?s={value}"
+    followed = parse(uri, f"s={value}", None, REQUIRED)
+    assert signing.verify_request(followed, f"s={value}", REQUIRED, KEYS) == value

@@ -33,6 +33,11 @@ module "image_origin" {
   lambda_zip_path = var.lambda_zip_path
   web_acl_id      = one(module.rate_limit[*].web_acl_arn)
 
+  # Signed URLs: used when origin_handler/policy.json has signing.mode optional or required
+  # (docs/deploy.md, Signed URLs). Set it outside git, e.g.
+  #   export TF_VAR_signing_keys='{"k1": "<image-origin sign --new-secret>"}'
+  signing_keys = var.signing_keys
+
   tags = {
     Project = "image-origin"
   }

@@ -26,3 +26,10 @@ variable "rate_limit_per_5_minutes" {
   type        = number
   default     = null
 }
+
+variable "signing_keys" {
+  description = "Signed-URL secrets, key id => secret, for a policy with signing on (the module's signing_keys). Give it through TF_VAR_signing_keys or a *.auto.tfvars file that git ignores, never in a committed file."
+  type        = map(string)
+  default     = {}
+  sensitive   = true
+}
