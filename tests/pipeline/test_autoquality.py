@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from origin_handler.pipeline import autoquality
-from origin_handler.pipeline.autoquality import LEVELS, MAX_ENCODES, Scorer, search
+from origin_handler.pipeline.autoquality import LEVELS, MAX_SEARCH_ENCODES, Scorer, search
 from origin_handler.pipeline.formats import AVIF_SCALE, ENCODERS
 from origin_handler.pipeline.geometry import draft_scale
 from origin_handler.pipeline.options import RenderOptions
@@ -51,10 +51,12 @@ def test_levels_are_the_policy_levels():
 def test_chosen_quality_meets_the_target_with_fewer_bytes_than_a_higher_one(fmt, path):
     im = frame(path)
     scorer, encode = Scorer(im), encoder(im, fmt)
-    target = LEVELS["good"]
-    choice = search(scorer, fmt, target, encode, start=60)
+    # eco: within reach of both photos in 4:2:0 (the JPEG sample tops out at ~81 at w640).
+    target = LEVELS["eco"]
+    choice = search(scorer, fmt, target, encode, start=40)
     assert choice.score is not None and choice.score >= target
-    assert 1 <= choice.encodes <= MAX_ENCODES
+    assert 1 <= choice.encodes <= MAX_SEARCH_ENCODES
+    assert 1 <= scorer.exact_scores <= 2
     assert scorer.score(fmt, choice.body) == choice.score
     higher = encode(min(100, choice.quality + 5))
     assert scorer.score(fmt, higher) >= target  # also meets it…
@@ -63,7 +65,7 @@ def test_chosen_quality_meets_the_target_with_fewer_bytes_than_a_higher_one(fmt,
 
 def test_estimate_rises_with_quality_on_a_real_photo():
     im = frame()
-    scorer, encode = Scorer(im), encoder(im, "webp")
+    scorer, encode = Scorer(im, exact=False), encoder(im, "webp")
     scores = [scorer.score("webp", encode(q)) for q in (5, 50, 85, 100)]
     assert scores == sorted(scores)
     assert scores[0] < LEVELS["eco"] < LEVELS["good"] < scores[-1]
@@ -86,7 +88,7 @@ def test_render_reports_the_choice_and_is_deterministic(fmt):
     assert one.body == two.body
     assert (one.quality, one.score, one.encodes) == (two.quality, two.score, two.encodes)
     assert one.quality is not None and one.score is not None
-    assert 1 <= one.encodes <= MAX_ENCODES + 1
+    assert 1 <= one.encodes <= MAX_SEARCH_ENCODES + 2
     assert "search" in one.timings
     decoded = Image.open(io.BytesIO(one.body))
     assert decoded.format == ENCODERS[fmt].pil_format and decoded.size == (640, 480)
@@ -100,7 +102,7 @@ def test_avif_is_mapped_from_the_jpeg_search_and_checked_on_its_own_estimate(pat
     rendered = render(path.read_bytes(), RenderOptions(640, None, None, 0, "avif", auto="good"))
     mapped = AVIF_SCALE(proxy.quality)
     mapped_score = Scorer(im).score("avif", encoder(im, "avif")(mapped))
-    if abs(mapped_score - target) <= autoquality.AVIF_RECHECK:  # the map held: one AVIF encode
+    if target <= mapped_score <= target + autoquality.AVIF_RECHECK:  # the map held: one encode
         assert (rendered.quality, rendered.encodes) == (mapped, proxy.encodes + 1)
     else:  # one corrective AVIF encode, kept only if it is better
         assert rendered.encodes == proxy.encodes + 2
