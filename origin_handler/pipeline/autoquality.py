@@ -69,7 +69,7 @@ START = ((60.0, 55), (70.0, 67), (75.0, 75), (80.0, 82), (85.0, 90), (88.0, 95),
 
 # Typical SSIMULACRA2 points per encoder-quality step near the targets, for the first step
 # before two measurements give a secant.
-SLOPE: dict[str, float] = {"jpeg": 0.7, "jpeg444": 0.7, "webp": 0.6}
+SLOPE: dict[str, float] = {"jpeg": 0.7, "jpeg444": 0.7, "webp": 0.6, "avif": 0.55}
 
 # Stop early when an encoding meets the target by no more than this.
 TOLERANCE = 1.0
@@ -130,8 +130,8 @@ class Scorer:
         self._size = (frame.size[0] // METRIC_REDUCE, frame.size[1] // METRIC_REDUCE)
         self._exact = exact
         self._reference = None
-        # format → [(estimate, exact score)] of the encodings measured exactly
-        self.anchors: dict[str, list[tuple[float, float]]] = {}
+        # format → [(encoder quality, estimate, exact score)] of the encodings measured
+        self.anchors: dict[str, list[tuple[int, float, float]]] = {}
 
     @property
     def exact_scores(self) -> int:
@@ -148,55 +148,72 @@ class Scorer:
         """The fast estimate of ``body``'s SSIMULACRA2, uncorrected."""
         return estimate(fmt, self._size[0] * METRIC_REDUCE, self.metric(body))
 
-    def anchor(self, fmt: str, guess: float, body: bytes) -> float:
-        """Measure ``body`` exactly (pipeline/ssimulacra2.py) and keep it as an anchor."""
+    def anchor(self, fmt: str, quality: int, guess: float, body: bytes) -> float:
+        """Measure ``body`` (``fmt`` at encoder ``quality``) exactly and keep it as an anchor."""
         from . import ssimulacra2
 
         if self._reference is None:
             self._reference = ssimulacra2.Reference(self._frame.convert("RGB"))
         measured = self._reference.score(Image.open(io.BytesIO(body)).convert("RGB"))
-        self.anchors.setdefault(fmt, []).append((guess, measured))
+        self.anchors.setdefault(fmt, []).append((quality, guess, measured))
         return measured
 
-    def corrected(self, fmt: str, guess: float) -> float:
-        """An estimate plus the error the nearest anchor of the format showed."""
+    def corrected(self, fmt: str, quality: int, guess: float) -> float:
+        """An estimate plus the anchors' error at this encoder quality: the nearest one's,
+        or, with two anchors, the line through both (at most ANCHOR_SPAN past them)."""
         anchors = self.anchors.get(fmt)
         if not anchors:
             return guess
-        near_guess, near_exact = min(anchors, key=lambda a: abs(a[0] - guess))
-        return min(100.0, guess + near_exact - near_guess)
+        errors = sorted((q, exact - g) for q, g, exact in anchors)
+        if len(errors) == 1 or errors[0][0] == errors[-1][0]:
+            _, error = min(errors, key=lambda e: abs(e[0] - quality))
+        else:
+            (q0, e0), (q1, e1) = errors[0], errors[-1]
+            at = min(max(quality, q0 - ANCHOR_SPAN), q1 + ANCHOR_SPAN)
+            error = e0 + (e1 - e0) * (at - q0) / (q1 - q0)
+        return min(100.0, guess + error)
 
-    def needs_anchor(self, fmt: str, guess: float) -> bool:
-        """Whether an encoding estimated at ``guess`` is too far from every anchor to trust."""
+    def needs_anchor(self, fmt: str, quality: int) -> bool:
+        """Whether an encoding at ``quality`` is too far from every anchor to trust."""
         if not self._exact:
             return False
         anchors = self.anchors.get(fmt, [])
         if len(anchors) >= MAX_ANCHORS:
             return False
-        return not anchors or min(abs(a[0] - guess) for a in anchors) > ANCHOR_SPAN
+        return not anchors or min(abs(a[0] - quality) for a in anchors) > ANCHOR_SPAN
 
-    def score(self, fmt: str, body: bytes) -> float:
-        """SSIMULACRA2 of ``body`` (an encoding of the frame in ``fmt``): measured when no
-        anchor is near, else the corrected estimate."""
+    def score(self, fmt: str, body: bytes, quality: int = 0) -> float:
+        """SSIMULACRA2 of ``body`` (``fmt`` at encoder ``quality``): measured when no anchor
+        is near, else the corrected estimate."""
         guess = self.estimate(fmt, body)
-        if self.needs_anchor(fmt, guess):
-            return self.anchor(fmt, guess, body)
-        return self.corrected(fmt, guess)
+        if self.needs_anchor(fmt, quality):
+            return self.anchor(fmt, quality, guess, body)
+        return self.corrected(fmt, quality, guess)
 
 
-# Exact scores per request and format, and how far (in estimate points) an anchor's
-# correction is trusted.
+# Exact scores per request and format, and how far (in encoder-quality steps) an anchor's
+# correction is trusted: the estimate's error drifts with quality, and near the top the
+# estimate itself flattens (the fit's vertex) where SSIMULACRA2 still falls.
 MAX_ANCHORS = 2
-ANCHOR_SPAN = 3.0
+ANCHOR_SPAN = 6
 # A search's encodes at most: MAX_ENCODES, and two more after a second anchor.
 MAX_SEARCH_ENCODES = MAX_ENCODES + 2
 
 
 def _fit(coefs: tuple[float, float, float], x: float) -> float:
     a, b, c = coefs
-    # Past the parabola's top the fit would fall again: keep the estimate monotonic.
-    x = min(x, -b / (2 * c)) if c < 0 else x
+    if c < 0:
+        # Near the parabola's top the fit flattens (and past it falls) where SSIMULACRA2
+        # still rises: go on in a straight line from a little before the top, so the
+        # estimate keeps telling qualities apart there (the anchors fix its level).
+        knee = -b / (2 * c) - KNEE_BEFORE_TOP
+        if x > knee:
+            return a + b * knee + c * knee * knee + (b + 2 * c * knee) * (x - knee)
     return a + b * x + c * x * x
+
+
+# How far before the top of a concave fit the straight continuation starts (metric units).
+KNEE_BEFORE_TOP = 3.0
 
 
 def estimate(fmt: str, width: int, x: float) -> float:
@@ -219,43 +236,46 @@ def search(
     encode: Encode,
     start: int,
     bounds: tuple[int, int] = (1, 100),
+    max_encodes: int = MAX_ENCODES,
+    tolerance: float = TOLERANCE,
 ) -> Choice:
     """The lowest encoder quality whose score meets ``target``, in a few encodes.
 
     A secant search over the encoder quality (scores rise with it): the first step uses the
     format's typical slope, later ones the two nearest measurements. Stops as soon as an
-    encoding meets the target within TOLERANCE; if none meets it, the highest one tried.
-    The first encoding is measured exactly (Scorer); when the choice ends up far from it in
-    score, that one is measured too and the search goes on with the new correction (up to
-    two more encodes).
+    encoding meets the target within ``tolerance``; if none meets it, the highest one
+    tried. The first encoding is measured exactly (Scorer); when the choice ends up far from
+    it in score, that one is measured too and the search goes on with the new correction
+    (up to two more encodes, one when ``max_encodes`` is below MAX_ENCODES).
     """
     lo_q, hi_q = bounds
     raw: dict[int, tuple[float, bytes]] = {}  # quality → (uncorrected estimate, body)
 
     def scored() -> dict[int, tuple[float, bytes]]:
-        return {k: (scorer.corrected(fmt, g), b) for k, (g, b) in raw.items()}
+        return {k: (scorer.corrected(fmt, k, g), b) for k, (g, b) in raw.items()}
 
-    q, budget = min(hi_q, max(lo_q, start)), MAX_ENCODES
+    q, budget = min(hi_q, max(lo_q, start)), max_encodes
+    extra = 2 if max_encodes >= MAX_ENCODES else 1
     while True:
         while len(raw) < budget and q not in raw:
             body = encode(q)
             guess = scorer.estimate(fmt, body)
             raw[q] = (guess, body)
-            if scorer.needs_anchor(fmt, guess) and not scorer.anchors.get(fmt):
-                scorer.anchor(fmt, guess, body)
-            if target <= scorer.corrected(fmt, guess) <= target + TOLERANCE:
+            if scorer.needs_anchor(fmt, q) and not scorer.anchors.get(fmt):
+                scorer.anchor(fmt, q, guess, body)
+            if target <= scorer.corrected(fmt, q, guess) <= target + tolerance:
                 break
             q = _next_quality(scored(), target, SLOPE.get(fmt, 0.7), lo_q, hi_q)
         tried = scored()
         meeting = [k for k, (s, _) in tried.items() if s >= target]
         best = min(meeting) if meeting else max(tried)
-        if not scorer.needs_anchor(fmt, raw[best][0]):
+        if not scorer.needs_anchor(fmt, best):
             break
-        scorer.anchor(fmt, *raw[best])
+        scorer.anchor(fmt, best, *raw[best])
         tried = scored()
-        if target <= tried[best][0] <= target + TOLERANCE:
+        if target <= tried[best][0] <= target + tolerance:
             break
-        budget = len(raw) + 2
+        budget = len(raw) + extra
         q = _next_quality(tried, target, SLOPE.get(fmt, 0.7), lo_q, hi_q)
     tried = scored()
     meeting = [k for k, (s, _) in tried.items() if s >= target]
@@ -312,53 +332,57 @@ def choose(
         return _jpeg(scorer, target, encoders, hint or _encoder_start(fmt, start))
     if fmt != "avif":
         return search(scorer, fmt, target, encoders[fmt], hint or _encoder_start(fmt, start))
-    # AVIF: the JPEG quality that meets the target is the public q; AVIF_SCALE maps it.
-    proxy = search(scorer, "jpeg", target, encoders["jpeg"], start)
-    quality = hint or AVIF_SCALE(proxy.quality)
-    body = encoders["avif"](quality)
-    score = scorer.score("avif", body)
-    encodes = proxy.encodes + 1
-    if not target <= score <= target + AVIF_RECHECK and not hint:
-        # The map holds on average, not where 4:2:0 capped the JPEG proxy (it then asks for
-        # far too much) or the photo is unlike the calibration set: one secant step on the
-        # AVIF estimate itself, kept only if it meets the target with fewer bytes or
-        # reaches a target the first missed.
-        second_q = _avif_step(quality, score, target)
-        second = encoders["avif"](second_q)
-        second_score = scorer.score("avif", second)
-        encodes += 1
-        if (second_score >= target and (score < target or len(second) < len(body))) or (
-            score < target and second_score > score
-        ):
-            quality, body, score = second_q, second, second_score
-    return Choice(body, quality, score, encodes)
+    # AVIF: the JPEG quality that meets the target is a public q (JPEG past 4:2:0 where it
+    # must: AVIF is 4:4:4, and a capped 4:2:0 proxy would say "100" for a photo AVIF finds
+    # easy); AVIF_SCALE maps it to where a short AVIF search starts.
+    proxy = _jpeg(scorer, target, encoders, start, trust_below=AVIF_PROXY_TRUSTED)
+    first = hint or AVIF_SCALE(proxy.quality)
+    avif = search(
+        scorer,
+        "avif",
+        target,
+        encoders["avif"],
+        first,
+        max_encodes=AVIF_MAX_ENCODES,
+        tolerance=AVIF_TOLERANCE,
+    )
+    return Choice(avif.body, avif.quality, avif.score, proxy.encodes + avif.encodes)
 
 
-# An AVIF score this far from the target (below it, or above by more) gets one corrective
-# encode: the JPEG→AVIF map holds on average, ±5 points on single photos.
-AVIF_RECHECK = 2.0
-AVIF_SLOPE = 0.55  # SSIMULACRA2 points per AVIF encoder-quality step near the targets
+# AVIF encodes cost 10–20 JPEG ones: the AVIF search stops within this of the target, after
+# at most this many AVIF encodes (the JPEG→AVIF map holds on average, ±5 on single photos).
+AVIF_TOLERANCE = 2.0
+AVIF_MAX_ENCODES = 2
+# A 4:2:0 JPEG proxy that needs this quality or more is at its chroma ceiling, which says
+# nothing about AVIF (4:4:4): the proxy is then searched in 4:4:4 too.
+AVIF_PROXY_TRUSTED = 95
+# A request's encodes at most: a JPEG search in 4:2:0 and in 4:4:4 (the AVIF proxy, or a
+# JPEG answer), then the AVIF search.
+MAX_TOTAL_ENCODES = 2 * MAX_SEARCH_ENCODES + AVIF_MAX_ENCODES + 1
 
 
-def _avif_step(quality: int, score: float, target: float) -> int:
-    step = (target + TOLERANCE / 2 - score) / AVIF_SLOPE
-    step = math.ceil(step) if step > 0 else math.floor(step)
-    return min(100, max(1, quality + step))
-
-
-def _jpeg(scorer: Scorer, target: float, encoders: dict[str, Encode], start: int) -> Choice:
-    """The JPEG search in 4:2:0, and in 4:4:4 when 4:2:0 cannot reach the target.
+def _jpeg(
+    scorer: Scorer,
+    target: float,
+    encoders: dict[str, Encode],
+    start: int,
+    trust_below: int = 101,
+) -> Choice:
+    """The JPEG search in 4:2:0, and in 4:4:4 when 4:2:0 cannot reach the target (or, for
+    a proxy, reaches it only at ``trust_below`` or more).
 
     Saturated fine colour texture is lost to chroma subsampling whatever the quality: two
     camera photos top out at SSIMULACRA2 47 and 72 in 4:2:0 and reach 90 in 4:4:4.
     """
     first = search(scorer, "jpeg", target, encoders["jpeg"], start)
-    if (first.score is not None and first.score >= target) or "jpeg444" not in encoders:
+    met = first.score is not None and first.score >= target and first.quality < trust_below
+    if met or "jpeg444" not in encoders:
         return first
     # 4:4:4 at the same quality costs ~1.4× the bytes; start where 4:2:0 gave up.
     full = search(scorer, "jpeg444", target, encoders["jpeg444"], min(first.quality, 90))
     encodes = first.encodes + full.encodes
-    if full.score is not None and full.score > (first.score or 0):
+    proxy_wants_444 = trust_below <= 100 and full.score is not None and full.score >= target
+    if proxy_wants_444 or (full.score is not None and full.score > (first.score or 0)):
         return Choice(full.body, full.quality, full.score, encodes, "4:4:4")
     return Choice(first.body, first.quality, first.score, encodes)
 
