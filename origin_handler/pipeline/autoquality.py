@@ -1,18 +1,12 @@
 """q=auto: per image, the encoder quality with the fewest bytes that keeps a SSIMULACRA2 target.
 
-SSIMULACRA2 itself (the ``ssimulacra2`` package) takes ~1 s at 640 px: fine offline, too slow
-per request. The search is guided by a fast estimate instead: blazediff's perceptual SSIM
-(CIELAB, mean-absolute-deviation pooling) computed at half resolution, mapped to the
-SSIMULACRA2 scale by a per-format quadratic fitted offline (``bench/calibrate_auto.py``;
-docs/output-and-quality.md, "q=auto"). Half resolution is 4× fewer pixels and at least as
-close to SSIMULACRA2, which weights its coarse scales heavily: on 7 camera photos at w640, Spearman
-0.92–0.93 per format at half size against 0.91–0.95 at full size, RMSE 2.5–2.6 points
-against 2.5–3.6, for about a third of the time.
-
-AVIF encodes cost 10–20× a JPEG encode, so AVIF is not searched: the JPEG search finds how
-hard the image is (the JPEG quality that reaches the target, which *is* the public q) and the
-calibrated map (``formats.AVIF_SCALE``, equal SSIMULACRA2 on average) turns that into the
-AVIF quality: one AVIF encode, like a fixed q.
+A short secant search over the encoder quality per format (docs/output-and-quality.md,
+"q=auto"). Its steps are scored by a fast estimate — blazediff's perceptual SSIM (CIELAB,
+mean-absolute-deviation pooling) at half resolution, mapped to the SSIMULACRA2 scale by a
+per-format, per-width quadratic fitted offline (``bench/calibrate_auto.py``) — anchored by
+one or two exact SSIMULACRA2 scores (``ssimulacra2.py``) that remove the estimate's
+per-photo bias. JPEG falls back to 4:4:4 past a 4:2:0 ceiling; AVIF, whose encodes cost
+10–20 JPEG ones, gets a shorter search with a wider window.
 """
 
 from __future__ import annotations
@@ -25,7 +19,7 @@ from itertools import pairwise
 
 from PIL import Image
 
-from .formats import AVIF_SCALE, ENCODERS
+from .formats import ENCODERS
 
 # Level → SSIMULACRA2 target. Anchors: ~90 visually lossless, ~80 very high, ~70 high.
 # "high" is 87, not 90: lossy WebP tops out at ~88 (median over the bench photos at q=100),
@@ -106,7 +100,7 @@ def searchable(size: tuple[int, int]) -> bool:
 
 
 def _metric_pixels(im: Image.Image) -> bytes:
-    # Colour only: alpha is near-lossless in WebP/AVIF, and the JPEG proxy has none.
+    # Colour only: alpha is near-lossless in WebP/AVIF, and JPEG has none.
     return im.convert("RGB").reduce(METRIC_REDUCE).convert("RGBA").tobytes()
 
 
@@ -326,8 +320,7 @@ def choose(
 ) -> Choice:
     """Encode ``frame`` in ``fmt`` (jpeg, webp or avif) at the cheapest quality for ``level``.
 
-    ``encoders`` maps format → encode-at-encoder-quality; AVIF needs ``jpeg`` there too (its
-    decision is mapped from the JPEG search), and ``jpeg444`` (JPEG without chroma
+    ``encoders`` maps format → encode-at-encoder-quality; ``jpeg444`` (JPEG without chroma
     subsampling), if given, is JPEG's way past a 4:2:0 ceiling. ``hint``: an encoder quality
     that met the level at another width of the same original, the search's first try.
     """
@@ -341,57 +334,40 @@ def choose(
         return _jpeg(scorer, target, encoders, hint or _encoder_start(fmt, start))
     if fmt != "avif":
         return search(scorer, fmt, target, encoders[fmt], hint or _encoder_start(fmt, start))
-    # AVIF: the JPEG quality that meets the target is a public q (JPEG past 4:2:0 where it
-    # must: AVIF is 4:4:4, and a capped 4:2:0 proxy would say "100" for a photo AVIF finds
-    # easy); AVIF_SCALE maps it to where a short AVIF search starts.
-    proxy = _jpeg(scorer, target, encoders, start, trust_below=AVIF_PROXY_TRUSTED)
-    first = hint or AVIF_SCALE(proxy.quality)
-    avif = search(
+    # AVIF encodes cost 10–20 JPEG ones, so its search is short and stops within a wider
+    # window; starting where a JPEG search ended (a "proxy") was measured slower overall.
+    return search(
         scorer,
         "avif",
         target,
         encoders["avif"],
-        first,
+        hint or _encoder_start(fmt, start),
         max_encodes=AVIF_MAX_ENCODES,
         tolerance=AVIF_TOLERANCE,
     )
-    return Choice(avif.body, avif.quality, avif.score, proxy.encodes + avif.encodes)
 
 
-# AVIF encodes cost 10–20 JPEG ones: the AVIF search stops within this of the target, after
-# at most this many AVIF encodes (the JPEG→AVIF map holds on average, ±5 on single photos).
+# The AVIF search stops within this of the target, after at most this many encodes (one
+# more after a second anchor).
 AVIF_TOLERANCE = 2.0
-AVIF_MAX_ENCODES = 2
-# A 4:2:0 JPEG proxy that needs this quality or more is at its chroma ceiling, which says
-# nothing about AVIF (4:4:4): the proxy is then searched in 4:4:4 too.
-AVIF_PROXY_TRUSTED = 95
-# A request's encodes at most: a JPEG search in 4:2:0 and in 4:4:4 (the AVIF proxy, or a
-# JPEG answer), then the AVIF search.
-MAX_TOTAL_ENCODES = 2 * MAX_SEARCH_ENCODES + AVIF_MAX_ENCODES + 1
+AVIF_MAX_ENCODES = 3
+# A request's encodes at most: a JPEG search in 4:2:0 and again in 4:4:4.
+MAX_TOTAL_ENCODES = 2 * MAX_SEARCH_ENCODES
 
 
-def _jpeg(
-    scorer: Scorer,
-    target: float,
-    encoders: dict[str, Encode],
-    start: int,
-    trust_below: int = 101,
-) -> Choice:
-    """The JPEG search in 4:2:0, and in 4:4:4 when 4:2:0 cannot reach the target (or, for
-    a proxy, reaches it only at ``trust_below`` or more).
+def _jpeg(scorer: Scorer, target: float, encoders: dict[str, Encode], start: int) -> Choice:
+    """The JPEG search in 4:2:0, and in 4:4:4 when 4:2:0 cannot reach the target.
 
     Saturated fine colour texture is lost to chroma subsampling whatever the quality: two
     camera photos top out at SSIMULACRA2 47 and 72 in 4:2:0 and reach 90 in 4:4:4.
     """
     first = search(scorer, "jpeg", target, encoders["jpeg"], start)
-    met = first.score is not None and first.score >= target and first.quality < trust_below
-    if met or "jpeg444" not in encoders:
+    if (first.score is not None and first.score >= target) or "jpeg444" not in encoders:
         return first
     # 4:4:4 at the same quality costs ~1.4× the bytes; start where 4:2:0 gave up.
     full = search(scorer, "jpeg444", target, encoders["jpeg444"], min(first.quality, 90))
     encodes = first.encodes + full.encodes
-    proxy_wants_444 = trust_below <= 100 and full.score is not None and full.score >= target
-    if proxy_wants_444 or (full.score is not None and full.score > (first.score or 0)):
+    if full.score is not None and full.score > (first.score or 0):
         return Choice(full.body, full.quality, full.score, encodes, "4:4:4")
     return Choice(first.body, first.quality, first.score, encodes)
 
