@@ -128,6 +128,11 @@ class Scorer:
         self.anchors: dict[str, list[tuple[int, float, float]]] = {}
 
     @property
+    def exact_enabled(self) -> bool:
+        """Whether this scorer measures exactly at all."""
+        return self._exact
+
+    @property
     def exact_scores(self) -> int:
         """How many exact SSIMULACRA2 scores were computed."""
         return sum(len(a) for a in self.anchors.values())
@@ -274,8 +279,22 @@ def search(
     tried = scored()
     meeting = [k for k, (s, _) in tried.items() if s >= target]
     best = min(meeting) if meeting else max(tried)
+    below = [k for k in tried if k < best and best - k <= JUMP_STEPS]
+    if meeting and tried[best][0] > target + tolerance and below and scorer.exact_enabled:
+        # The answer overshoots, and a quality just under it was judged short by the
+        # anchored estimate: at a jump in the encoder's curve (JPEG q70 → 80.1, q71 → 84.2
+        # on one photo) the estimate between anchors misreads the lower side. Measure it.
+        nearest = max(below)
+        if target <= scorer.anchor(fmt, nearest, *raw[nearest]):
+            best = nearest
+        tried = scored()
     score, body = tried[best]
     return Choice(body, best, score, len(raw))
+
+
+# How close (in encoder-quality steps) a tried quality under an overshooting answer must be
+# to get the last exact check.
+JUMP_STEPS = 2
 
 
 def _next_quality(

@@ -204,3 +204,16 @@ def test_fine_levels_decode_jpegs_at_full_scale():
     full = render(data, RenderOptions(640, None, None, 100, "png", auto="high"))
     # PNG is lossless: only the decode differs between the two.
     assert drafted.body != full.body
+
+
+def test_a_jump_in_the_quality_curve_gets_one_more_exact_check():
+    # This sample at w1200 scores 80.1 at JPEG quality 70 and 84.2 at 71; the estimate
+    # anchored at 82 and 71 reads 70 as short of 80.
+    path = ROOT / "examples" / "images" / "portrait-orientation-6.jpg"
+    im = frame(path, 1200)
+    scorer, calls = Scorer(im), []
+    choice = search(scorer, "jpeg", LEVELS["good"], encoder(im, "jpeg", calls), start=82)
+    truth = ssimulacra2.Reference(im).score(Image.open(io.BytesIO(choice.body)))
+    assert LEVELS["good"] <= truth <= LEVELS["good"] + 2.5
+    assert choice.score == pytest.approx(truth, abs=0.01)  # measured, not estimated
+    assert scorer.exact_scores <= autoquality.MAX_ANCHORS + 1
