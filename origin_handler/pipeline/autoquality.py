@@ -181,7 +181,7 @@ class Scorer:
             return False
         return not anchors or min(abs(a[0] - quality) for a in anchors) > ANCHOR_SPAN
 
-    def score(self, fmt: str, body: bytes, quality: int = 0) -> float:
+    def score(self, fmt: str, body: bytes, quality: int) -> float:
         """SSIMULACRA2 of ``body`` (``fmt`` at encoder ``quality``): measured when no anchor
         is near, else the corrected estimate."""
         guess = self.estimate(fmt, body)
@@ -244,7 +244,7 @@ def search(
     format's typical slope, later ones the two nearest measurements. Stops as soon as an
     encoding meets the target within ``tolerance``; if none meets it, the highest one
     tried. The first encoding is measured exactly (Scorer); when the choice ends up far from
-    it in score, that one is measured too and the search goes on with the new correction
+    it in quality, that one is measured too and the search goes on with the new correction
     (up to two more encodes, one when ``max_encodes`` is below MAX_ENCODES).
     """
     lo_q, hi_q = bounds
@@ -265,9 +265,7 @@ def search(
             if target <= scorer.corrected(fmt, q, guess) <= target + tolerance:
                 break
             q = _next_quality(scored(), target, SLOPE.get(fmt, 0.7), lo_q, hi_q)
-        tried = scored()
-        meeting = [k for k, (s, _) in tried.items() if s >= target]
-        best = min(meeting) if meeting else max(tried)
+        best = _pick(scored(), target)
         if not scorer.needs_anchor(fmt, best):
             break
         scorer.anchor(fmt, best, *raw[best])
@@ -277,10 +275,9 @@ def search(
         budget = len(raw) + extra
         q = _next_quality(tried, target, SLOPE.get(fmt, 0.7), lo_q, hi_q)
     tried = scored()
-    meeting = [k for k, (s, _) in tried.items() if s >= target]
-    best = min(meeting) if meeting else max(tried)
+    best = _pick(tried, target)
     below = [k for k in tried if k < best and best - k <= JUMP_STEPS]
-    if meeting and tried[best][0] > target + tolerance and below and scorer.exact_enabled:
+    if tried[best][0] > target + tolerance and below and scorer.exact_enabled:
         # The answer overshoots, and a quality just under it was judged short by the
         # anchored estimate: at a jump in the encoder's curve (JPEG q70 → 80.1, q71 → 84.2
         # on one photo) the estimate between anchors misreads the lower side. Measure it.
@@ -295,6 +292,12 @@ def search(
 # How close (in encoder-quality steps) a tried quality under an overshooting answer must be
 # to get the last exact check.
 JUMP_STEPS = 2
+
+
+def _pick(tried: dict[int, tuple[float, bytes]], target: float) -> int:
+    """The lowest tried quality that meets the target, else the highest tried."""
+    meeting = [k for k, (s, _) in tried.items() if s >= target]
+    return min(meeting) if meeting else max(tried)
 
 
 def _next_quality(

@@ -67,7 +67,7 @@ def test_chosen_quality_meets_the_target_with_fewer_bytes_than_a_higher_one(fmt,
 def test_estimate_rises_with_quality_on_a_real_photo():
     im = frame()
     scorer, encode = Scorer(im, exact=False), encoder(im, "webp")
-    scores = [scorer.score("webp", encode(q)) for q in (5, 50, 85, 100)]
+    scores = [scorer.estimate("webp", encode(q)) for q in (5, 50, 85, 100)]
     assert scores == sorted(scores)
     assert scores[0] < LEVELS["eco"] < LEVELS["good"] < scores[-1]
 
