@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -123,7 +124,12 @@ class Scorer:
         self._ref = _metric_pixels(frame)
         self._size = (frame.size[0] // METRIC_REDUCE, frame.size[1] // METRIC_REDUCE)
         self._exact = exact
-        self._reference = None
+        # The exact metric's reference side (and numpy's import, on the first request) is
+        # prepared beside the first encode: numpy and Pillow's encoders release the GIL, so
+        # on two vCPUs it costs the search nothing until the first anchor waits for it.
+        self._reference: Future | None = None
+        if exact and searchable(frame.size):
+            self._reference = _PREPARE.submit(_reference_of, frame.convert("RGB"))
         # format → [(encoder quality, estimate, exact score)] of the encodings measured
         self.anchors: dict[str, list[tuple[int, float, float]]] = {}
 
@@ -149,11 +155,10 @@ class Scorer:
 
     def anchor(self, fmt: str, quality: int, guess: float, body: bytes) -> float:
         """Measure ``body`` (``fmt`` at encoder ``quality``) exactly and keep it as an anchor."""
-        from . import ssimulacra2
-
         if self._reference is None:
-            self._reference = ssimulacra2.Reference(self._frame.convert("RGB"))
-        measured = self._reference.score(Image.open(io.BytesIO(body)).convert("RGB"))
+            self._reference = _PREPARE.submit(_reference_of, self._frame.convert("RGB"))
+        reference = self._reference.result()
+        measured = reference.score(Image.open(io.BytesIO(body)).convert("RGB"))
         self.anchors.setdefault(fmt, []).append((quality, guess, measured))
         return measured
 
@@ -189,6 +194,15 @@ class Scorer:
             return self.anchor(fmt, quality, guess, body)
         return self.corrected(fmt, quality, guess)
 
+
+def _reference_of(frame: Image.Image):  # -> ssimulacra2.Reference, imported lazily
+    from . import ssimulacra2
+
+    return ssimulacra2.Reference(frame)
+
+
+# One worker: a request prepares one reference at a time (the local server's threads share it).
+_PREPARE = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ssimulacra2-reference")
 
 # Exact scores per request and format, and how far (in encoder-quality steps) an anchor's
 # correction is trusted: the estimate's error drifts with quality, and near the top the
