@@ -54,7 +54,7 @@ def measure(job: tuple[str, int]) -> list[tuple[str, int, float, float]]:
     data = Path(path).read_bytes()
     body = render(data, RenderOptions(width, None, None, 75, "png")).body
     im = Image.open(io.BytesIO(body)).convert("RGB")
-    ref, scorer, rows = reference_pyramid(im), Scorer(im), []
+    ref, scorer, rows = reference_pyramid(im), Scorer(im, exact=False), []
     for fmt, grid in GRID.items():
         encoder = ENCODERS[fmt]
         for q in grid:

@@ -13,13 +13,20 @@ from .common import UsageError, stderr
 
 def add_policy_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of `image-origin policy`."""
-    parser.add_argument(
-        "--policy", metavar="FILE", help=f"a policy file (default: the shipped {POLICY_PATH.name})"
-    )
+    add_policy_flag(parser)
     parser.add_argument(
         "--count",
         action="store_true",
         help="print only the number of distinct image variants per original",
+    )
+
+
+def add_policy_flag(parser: argparse.ArgumentParser, why: str = "") -> None:
+    """The --policy FILE flag that load_policy_arg reads (serve, sign and policy take it)."""
+    parser.add_argument(
+        "--policy",
+        metavar="FILE",
+        help=f"a policy file (default: the shipped {POLICY_PATH.name}){why}",
     )
 
 

@@ -14,7 +14,7 @@ from ..origin.handler import Origin
 from ..origin.storage import build_store
 from ..settings import Settings, SettingsError
 from .common import UsageError
-from .policy import load_policy_arg
+from .policy import add_policy_flag, load_policy_arg
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,12 +31,7 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--edge-cache-mb", type=int, default=256, help="in-memory edge cache size")
-    parser.add_argument(
-        "--policy",
-        metavar="FILE",
-        help="a policy file instead of the shipped one (e.g. one with signing required;"
-        " SIGNING_KEYS then holds the keys)",
-    )
+    add_policy_flag(parser, "; with signing on, SIGNING_KEYS holds the keys")
 
 
 def run_serve(args: argparse.Namespace) -> int:

@@ -9,7 +9,7 @@ from ..errors import BadRequest
 from ..origin import signing
 from ..settings import Settings, SettingsError
 from .common import UsageError
-from .policy import load_policy_arg
+from .policy import add_policy_flag, load_policy_arg
 
 
 def add_sign_arguments(parser: argparse.ArgumentParser) -> None:
@@ -18,9 +18,7 @@ def add_sign_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--key-id", help="which of SIGNING_KEYS signs (default: the only one, else required)"
     )
-    parser.add_argument(
-        "--policy", metavar="FILE", help="a policy file (default: the shipped policy.json)"
-    )
+    add_policy_flag(parser)
     parser.add_argument(
         "--new-secret",
         action="store_true",

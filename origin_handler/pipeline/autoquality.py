@@ -100,6 +100,11 @@ def searchable(size: tuple[int, int]) -> bool:
     return min(size) >= METRIC_MIN_SIDE * METRIC_REDUCE
 
 
+def _decode(body: bytes) -> Image.Image:
+    """An encoding decoded to RGB, as both metrics compare it."""
+    return Image.open(io.BytesIO(body)).convert("RGB")
+
+
 def _metric_pixels(im: Image.Image) -> bytes:
     # Colour only: alpha is near-lossless in WebP/AVIF, and JPEG has none.
     return im.convert("RGB").reduce(METRIC_REDUCE).convert("RGBA").tobytes()
@@ -124,6 +129,7 @@ class Scorer:
         self._ref = _metric_pixels(frame)
         self._size = (frame.size[0] // METRIC_REDUCE, frame.size[1] // METRIC_REDUCE)
         self._exact = exact
+        self._last: tuple[bytes, Image.Image] | None = None
         # The exact metric's reference side (and numpy's import, on the first request) is
         # prepared beside the first encode: numpy and Pillow's encoders release the GIL, so
         # on two vCPUs it costs the search nothing until the first anchor waits for it.
@@ -143,10 +149,15 @@ class Scorer:
         """How many exact SSIMULACRA2 scores were computed."""
         return sum(len(a) for a in self.anchors.values())
 
+    def _decoded(self, body: bytes) -> Image.Image:
+        # An anchor scores the encoding its estimate just decoded: keep the last one.
+        if self._last is None or self._last[0] is not body:
+            self._last = (body, _decode(body))
+        return self._last[1]
+
     def metric(self, body: bytes) -> float:
         """The fast metric of an encoding of the frame, as −10·log10(1 − similarity)."""
-        decoded = _metric_pixels(Image.open(io.BytesIO(body)))
-        value = self._compare(self._ref, decoded, *self._size, **METRIC)
+        value = self._compare(self._ref, _metric_pixels(self._decoded(body)), *self._size, **METRIC)
         return -10 * math.log10(max(1e-6, 1 - value.score))
 
     def estimate(self, fmt: str, body: bytes) -> float:
@@ -158,7 +169,7 @@ class Scorer:
         if self._reference is None:
             self._reference = _PREPARE.submit(_reference_of, self._frame.convert("RGB"))
         reference = self._reference.result()
-        measured = reference.score(Image.open(io.BytesIO(body)).convert("RGB"))
+        measured = reference.score(self._decoded(body))
         self.anchors.setdefault(fmt, []).append((quality, guess, measured))
         return measured
 

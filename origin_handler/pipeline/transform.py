@@ -109,8 +109,9 @@ def render(
     pictures = [_finish(p, encoder.alpha, source_alpha, geometry, background) for p in pictures]
     choice = None
     if options.auto and encoder.quality is not None and len(pictures) == 1:
-        encoders = {f: _encoder_at(pictures[0], ENCODERS[f]) for f in (out_format, "jpeg")}
-        encoders["jpeg444"] = _encoder_at(pictures[0], JPEG_444)
+        encoders = {out_format: _encoder_at(pictures[0], encoder)}
+        if out_format == "jpeg":
+            encoders["jpeg444"] = _encoder_at(pictures[0], JPEG_444)
         choice = autoquality.choose(pictures[0], out_format, options.auto, encoders, options.hint)
         body = choice.body
         clock.lap("search")
